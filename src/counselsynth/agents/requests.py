@@ -1,0 +1,67 @@
+"""How every agent assembles its request: a stable prefix first, then the dialogue.
+
+Messages are append-only within a session: the system prompt (persona, framework, memory) and
+the dialogue so far come first and never change, and the instruction for this call comes last.
+That keeps provider prefix caches warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from counselsynth.engines.base import Request, T
+from counselsynth.graph.context import CaseContext
+from counselsynth.graph.state import CaseState, state_key
+from counselsynth.models import AgentName, Speaker, Turn
+
+
+def memory(state: CaseState) -> dict[str, Any]:
+    return {
+        "session_index": state["session_index"],
+        "summaries": state.get("summaries", []),
+        "homework": state.get("homework"),
+        "phq9": state["phq9"],
+        "gad7": state["gad7"],
+        "stage_of_change": state["stage_of_change"],
+    }
+
+
+def history_messages(turns: Sequence[Turn], own: Speaker) -> list[dict[str, str]]:
+    return [{"role": "assistant" if t.speaker == own else "user", "content": t.text} for t in turns]
+
+
+def recent_texts(turns: Sequence[Turn], speaker: Speaker, count: int = 8) -> list[str]:
+    return [t.text for t in turns if t.speaker == speaker][-count:]
+
+
+def build_request(
+    ctx: CaseContext,
+    state: CaseState,
+    *,
+    agent: AgentName,
+    purpose: str,
+    variables: Mapping[str, Any],
+    schema: type[T],
+    context: Mapping[str, Any],
+    history: list[dict[str, str]] | None = None,
+) -> Request[T]:
+    prompts = ctx.prompts
+    system_name = prompts.resolve(agent, "system", ctx.framework.id)
+    task_name = prompts.resolve(agent, purpose, ctx.framework.id)
+    shared = {"persona": ctx.persona, "framework": ctx.framework, "language": ctx.language, **memory(state)}
+    messages = [
+        {"role": "system", "content": prompts.render(system_name, shared)},
+        *(history or []),
+        {"role": "user", "content": prompts.render(task_name, {**shared, **variables})},
+    ]
+    template_hash = f"{prompts.template_hash(system_name)}+{prompts.template_hash(task_name)}"
+    return Request(
+        agent=agent,
+        template=task_name,
+        template_hash=template_hash,
+        messages=messages,
+        context={"persona": ctx.persona, "language": ctx.language, "framework": ctx.framework.id, **context},
+        reply_schema=schema,
+        seed=ctx.seed_for(agent, state_key(state)),
+    )

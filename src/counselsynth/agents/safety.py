@@ -1,0 +1,27 @@
+"""When the safety protocol is required, and which of its steps a session still lacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from counselsynth.graph.context import CaseContext
+from counselsynth.models import Turn
+
+
+def disclosed(turns: Sequence[Turn]) -> bool:
+    return any(t.annotations.safety_events for t in turns if t.speaker == "client")
+
+
+def required_steps(ctx: CaseContext, turns: Sequence[Turn], session_index: int) -> list[str]:
+    """Protocol steps this session must contain: all of them after a disclosure, and the
+    session's required set whenever the persona's risk is elevated."""
+    if disclosed(turns):
+        return list(ctx.safety.first_session)
+    if ctx.persona.risk.elevated:
+        return ctx.safety.required_steps(session_index)
+    return []
+
+
+def missing_steps(ctx: CaseContext, turns: Sequence[Turn], session_index: int) -> list[str]:
+    done = {t.annotations.code for t in turns if t.speaker == "counselor"}
+    return [step for step in required_steps(ctx, turns, session_index) if step not in done]

@@ -1,0 +1,113 @@
+"""A corpus on disk: `dialogues.jsonl` (one Case per line) beside `manifest.json`.
+
+Every command reads and writes corpora through here. Lines are appended whole and fsynced, so
+after a crash a case is either complete or absent; a torn last line is ignored on read.
+Whole-file writes go through a temporary file and an atomic rename.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import ValidationError
+
+from counselsynth.datafiles import problems
+from counselsynth.errors import DataFileError
+from counselsynth.models import Case, RunManifest
+
+DIALOGUES = "dialogues.jsonl"
+MANIFEST = "manifest.json"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(run_dir: Path, manifest: RunManifest) -> None:
+    write_atomic(run_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+
+def read_manifest(run_dir: Path) -> RunManifest:
+    path = run_dir / MANIFEST
+    if not path.is_file():
+        raise DataFileError(path, None, None, "no manifest: not a counselsynth run folder")
+    try:
+        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise problems(exc, path, "record 1")[0] from None
+
+
+def iter_case_lines(run_dir: Path) -> Iterator[tuple[int, str]]:
+    """Complete lines of dialogues.jsonl with their 1-based numbers; a torn last line is skipped."""
+    path = run_dir / DIALOGUES
+    if not path.is_file():
+        raise DataFileError(path, None, None, "file not found")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.endswith("\n"):
+                yield number, line
+
+
+def read_cases(run_dir: Path) -> Iterator[Case]:
+    path = run_dir / DIALOGUES
+    for number, line in iter_case_lines(run_dir):
+        try:
+            yield Case.model_validate_json(line)
+        except ValidationError as exc:
+            raise problems(exc, path, f"line {number}")[0] from None
+
+
+class CaseWriter:
+    """Appends finished cases to dialogues.jsonl, one fsynced line each."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / DIALOGUES
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def write(self, case: Case) -> None:
+        self._handle.write(case.model_dump_json() + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> CaseWriter:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+def sort_cases(run_dir: Path, order: dict[str, int]) -> None:
+    """Rewrite dialogues.jsonl in input order, so a run's output does not depend on which case
+    happened to finish first."""
+    ranks = [order[_case_id(line)] for _, line in iter_case_lines(run_dir)]
+    if ranks == sorted(ranks):
+        return
+    lines = [line for _, line in iter_case_lines(run_dir)]
+    lines.sort(key=lambda line: order[_case_id(line)])
+    write_atomic(run_dir / DIALOGUES, "".join(lines))
+
+
+def _case_id(line: str) -> str:
+    # Case records serialise case_id first; avoid parsing a whole (large) record for it.
+    prefix = '{"case_id":'
+    if line.startswith(prefix):
+        return str(json.JSONDecoder().raw_decode(line, len(prefix))[0])
+    return str(json.loads(line)["case_id"])

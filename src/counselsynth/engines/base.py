@@ -1,0 +1,54 @@
+"""The one interface between agents and engines.
+
+An agent builds a `Request`: the rendered chat messages (for an LLM), the structured context
+(for an engine that cannot read prose, such as the offline engine) and the pydantic schema the
+reply must match. An engine returns a `Reply` with the parsed object and its provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from counselsynth.models import AgentName, Provenance, Usage
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Request(Generic[T]):
+    agent: AgentName
+    template: str
+    template_hash: str
+    messages: list[dict[str, str]]
+    context: Mapping[str, Any]
+    reply_schema: type[T]
+    seed: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Generic[T]):
+    parsed: T
+    usage: Usage
+    provenance: Provenance
+
+
+class Engine(Protocol):
+    name: str
+    offline: bool
+
+    def model_for(self, agent: AgentName) -> str: ...
+
+    def text_language(self, requested: str) -> str:
+        """The language the engine will actually write when `requested` is asked for."""
+        ...
+
+    async def complete(self, request: Request[T]) -> Reply[T]: ...
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token: the usual rule of thumb for English BPE vocabularies."""
+    return max(1, len(text) // 4)

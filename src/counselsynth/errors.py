@@ -1,0 +1,87 @@
+"""The one error tree of counselsynth.
+
+Every failure the tool reports on purpose is a ``CounselsynthError``. The CLI turns it into
+one line and an exit code; library users can catch the branch they care about::
+
+    CounselsynthError                 exit 1 unless a subclass says otherwise
+    ├── InputError                    exit 2: the user gave something unusable
+    │   ├── DataFileError             a persona / framework / policy file is malformed
+    │   ├── UnknownNameError          a framework, agent, template ... that does not exist
+    │   └── OutputExistsError         the output folder already holds a run
+    ├── PromptError                   a template is missing or uses an undefined variable
+    ├── EngineError                   an engine could not produce a valid reply
+    │   └── ReplyValidationError      the reply never matched its schema
+    └── RunError                      a run stopped before it finished
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class CounselsynthError(Exception):
+    """Root of every error that counselsynth raises on purpose."""
+
+    exit_code: int = 1
+
+
+class InputError(CounselsynthError):
+    """Bad input from the user: a file, a flag, a name."""
+
+    exit_code = 2
+
+
+class DataFileError(InputError):
+    """A data file broke its contract.
+
+    The message always names the file, the record (line or index) and the field, so a user can
+    go straight to the spot.
+    """
+
+    def __init__(self, path: Path | str, record: str | None, field: str | None, problem: str) -> None:
+        self.path = str(path)
+        self.record = record
+        self.field = field
+        self.problem = problem
+        where = self.path
+        if record is not None:
+            where += f", {record}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {problem}")
+
+
+class UnknownNameError(InputError):
+    """A name that is not one of the valid choices; the message lists the valid ones."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.valid = sorted(valid)
+        super().__init__(f"unknown {kind} '{name}'; valid: {', '.join(self.valid) or '(none)'}")
+
+
+class OutputExistsError(InputError):
+    """The output folder already holds a run that this command would overwrite."""
+
+
+class PromptError(CounselsynthError):
+    """A prompt template is missing, malformed or uses an undefined variable."""
+
+
+class EngineError(CounselsynthError):
+    """An engine failed to produce a reply. Carries what is known about the attempts."""
+
+    def __init__(self, message: str, *, attempts: int = 1, last_reply: str | None = None) -> None:
+        self.attempts = attempts
+        self.last_reply = last_reply
+        super().__init__(message)
+
+
+class ReplyValidationError(EngineError):
+    """The engine's reply did not match the requested schema, even after repair attempts."""
+
+
+class RunError(CounselsynthError):
+    """A run stopped before it finished."""
