@@ -1,58 +1,22 @@
-"""The `counselsynth` command: parse arguments, call the library, turn errors into one line."""
+"""`counselsynth generate`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
 from counselsynth.engines import OfflineEngine
-from counselsynth.errors import CounselsynthError
 from counselsynth.frameworks import load_catalog
 from counselsynth.models import Case, RunManifest
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runner import AUTO, Generation, RunSettings
-
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-personas_app = typer.Typer(no_args_is_help=True, help="Check persona files.")
-frameworks_app = typer.Typer(no_args_is_help=True, help="Inspect therapy frameworks.")
-app.add_typer(personas_app, name="personas")
-app.add_typer(frameworks_app, name="frameworks")
-
-out = Console()
-err = Console(stderr=True)
-P = ParamSpec("P")
-R = TypeVar("R")
-
-FrameworkDirs = Annotated[
-    list[Path] | None,
-    typer.Option("--frameworks-dir", help="Extra folder of framework YAML files (repeatable)."),
-]
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the project's errors into one line on stderr and the error's exit code."""
-
-    @wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except CounselsynthError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err.print("interrupted; finished cases are kept in the output folder", markup=False)
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 @app.command()
@@ -66,6 +30,9 @@ def generate(
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first K personas.")] = None,
     max_revisions: Annotated[int, typer.Option(min=0, max=10, help="Critic revisions per session.")] = 2,
     concurrency: Annotated[int, typer.Option(min=1, max=1024, help="Cases in flight at once.")] = 8,
+    workers: Annotated[
+        int, typer.Option(min=0, max=64, help="Offline engine processes; 0 = one per core.")
+    ] = 0,
     skip_invalid: Annotated[bool, typer.Option(help="Generate from the valid personas; report the rest.")] = False,
     frameworks_dir: FrameworkDirs = None,
     prompts_dir: Annotated[
@@ -85,6 +52,7 @@ def generate(
         limit=limit,
         max_revisions=max_revisions,
         concurrency=concurrency,
+        workers=workers,
     )
     engine = OfflineEngine()
     with Progress(
@@ -148,45 +116,3 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
         )
     out.print(table)
     out.print(f"wrote {out_dir / 'dialogues.jsonl'} and {out_dir / 'manifest.json'}", highlight=False)
-
-
-@personas_app.command("validate")
-@reports_errors
-def personas_validate(
-    path: Annotated[Path, typer.Argument(help="A persona file or folder.")],
-    frameworks_dir: FrameworkDirs = None,
-) -> None:
-    """Report every problem in a persona file, each with its file, record and field."""
-    catalog = load_catalog(frameworks_dir or [])
-    loaded = load_personas(path, catalog.frameworks, collect=True)
-    for problem in loaded.problems:
-        err.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
-    if loaded.problems:
-        raise typer.Exit(2)
-    out.print(f"ok: {len(loaded.personas)} personas in {len(loaded.files)} file(s)", highlight=False)
-
-
-@frameworks_app.command("list")
-@reports_errors
-def frameworks_list(frameworks_dir: FrameworkDirs = None) -> None:
-    """List the available frameworks with their phases and codes."""
-    catalog = load_catalog(frameworks_dir or [])
-    table = Table("id", "name", "phases", "counselor codes", "client codes", "rubric")
-    for framework in catalog.frameworks.values():
-        table.add_row(
-            framework.id,
-            framework.name,
-            ", ".join(p.id for p in framework.phases),
-            ", ".join(framework.code_ids),
-            ", ".join(c.id for c in framework.client_codes),
-            framework.rubric.name,
-        )
-    out.print(table)
-
-
-def main() -> None:
-    app(prog_name="counselsynth")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,9 @@
+"""The `counselsynth` command: parse arguments, call the library, turn errors into one line.
+
+Each command lives in its own module and registers itself on the app when imported here.
+"""
+
+from counselsynth.cli import frameworks, generate, personas
+from counselsynth.cli.app import app, main
+
+__all__ = ["app", "frameworks", "generate", "main", "personas"]
