@@ -63,6 +63,26 @@ def iter_case_lines(run_dir: Path) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
+def trim_torn_line(path: Path) -> None:
+    """Cut a partial last line left by a crash mid-write, so appends start on a fresh line."""
+    with path.open("rb+") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        position = end
+        # Walk back from the end in blocks: files can be gigabytes, the torn part is small.
+        while position > 0:
+            start = max(0, position - 65536)
+            handle.seek(start)
+            block = handle.read(position - start)
+            if position == end and block.endswith(b"\n"):
+                return
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            position = start
+        handle.truncate(0)
+
+
 def read_cases(run_dir: Path) -> Iterator[Case]:
     path = run_dir / DIALOGUES
     for number, line in iter_case_lines(run_dir):

@@ -286,11 +286,15 @@ class Usage(Strict):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
+    retries: int = Field(default=0, description="transient failures retried")
+    repairs: int = Field(default=0, description="invalid replies re-asked")
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
+        self.retries += other.retries
+        self.repairs += other.repairs
         if other.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
 
@@ -305,6 +309,10 @@ class Provenance(Strict):
     prompt_tokens: int
     completion_tokens: int
     token_count: Literal["provider", "estimate"]
+    prefix_share: float | None = Field(
+        default=None, description="share of this prompt that repeats the agent's previous prompt in the session"
+    )
+    cached: bool = False
     raw: str
 
 
@@ -366,7 +374,8 @@ class Session(Strict):
     index: int = Field(ge=1)
     plan: list[PhasePlan]
     turns: list[Turn]
-    critique: Critique
+    # Generated sessions always carry a critique; sessions imported from real corpora have none.
+    critique: Critique | None
     critique_history: list[Critique] = Field(default_factory=list)
     revisions: int = 0
     revisions_exhausted: bool = False
@@ -409,5 +418,7 @@ class RunManifest(Strict):
     timings: dict[str, float] = Field(default_factory=dict)
     usage: dict[str, Usage] = Field(default_factory=dict)
     code_statistics: dict[str, float | None] = Field(default_factory=dict)
+    efficiency: dict[str, float] = Field(default_factory=dict)
+    planned_cases: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

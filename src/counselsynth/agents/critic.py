@@ -9,23 +9,46 @@ from __future__ import annotations
 
 from collections import Counter
 from statistics import fmean
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from counselsynth.agents.requests import build_request
 from counselsynth.agents.safety import missing_steps, required_steps
 from counselsynth.codestats import behaviour_counts, summary_scores
 from counselsynth.engines.base import Reply, Request
-from counselsynth.errors import ReplyValidationError
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState
-from counselsynth.models import Critique
+from counselsynth.models import Critique, TherapyFramework
 
 
 class CriticReply(BaseModel):
-    scores: dict[str, float] = Field(description="one score per rubric item id, on the rubric's scale")
+    scores: BaseModel
     reasons: list[str] = Field(default_factory=list)
     suggested_fix: str | None = None
+
+
+_SCHEMAS: dict[tuple[str, tuple[str, ...], tuple[int, int]], type[CriticReply]] = {}
+
+
+def reply_schema(framework: TherapyFramework) -> type[CriticReply]:
+    """A reply schema with one bounded score field per rubric item, so that a schema-following
+    model cannot skip an item or invent one."""
+    key = (framework.id, tuple(item.id for item in framework.rubric.items), framework.rubric.scale)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = _build_schema(framework)
+    return _SCHEMAS[key]
+
+
+def _build_schema(framework: TherapyFramework) -> type[CriticReply]:
+    low, high = framework.rubric.scale
+    fields: dict[str, Any] = {
+        item.id: (float, Field(ge=low, le=high, description=item.description)) for item in framework.rubric.items
+    }
+    scores = create_model(f"{framework.id.title().replace('_', '')}RubricScores", **fields)
+    return create_model(
+        f"{framework.id.title().replace('_', '')}CriticReply", __base__=CriticReply, scores=(scores, ...)
+    )
 
 
 def request(ctx: CaseContext, state: CaseState) -> Request[CriticReply]:
@@ -41,7 +64,7 @@ def request(ctx: CaseContext, state: CaseState) -> Request[CriticReply]:
             "rubric": ctx.framework.rubric,
             "safety_steps": required_steps(ctx, turns, state["session_index"]),
         },
-        schema=CriticReply,
+        schema=reply_schema(ctx.framework),
         context={"rubric": ctx.framework.rubric, "code_counts": dict(codes)},
     )
 
@@ -49,14 +72,7 @@ def request(ctx: CaseContext, state: CaseState) -> Request[CriticReply]:
 def critique(ctx: CaseContext, state: CaseState, reply: Reply[CriticReply]) -> Critique:
     rubric = ctx.framework.rubric
     turns = state["turns"]
-    expected = {item.id for item in rubric.items}
-    if set(reply.parsed.scores) != expected:
-        raise ReplyValidationError(
-            f"critic scores must cover exactly the rubric items {sorted(expected)}",
-            last_reply=reply.provenance.raw,
-        )
-    low, high = rubric.scale
-    scores = {k: min(high, max(low, v)) for k, v in reply.parsed.scores.items()}
+    scores: dict[str, float] = reply.parsed.scores.model_dump()
     mean = round(fmean(scores.values()), 3)
     reasons = list(reply.parsed.reasons)
     passed = mean >= rubric.pass_threshold

@@ -7,10 +7,11 @@ That keeps provider prefix caches warm.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from counselsynth.engines.base import Request, T
+from counselsynth.engines.base import Request, T, prompt_text
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState, state_key
 from counselsynth.models import AgentName, Speaker, Turn
@@ -56,6 +57,11 @@ def build_request(
         {"role": "user", "content": prompts.render(task_name, {**shared, **variables})},
     ]
     template_hash = f"{prompts.template_hash(system_name)}+{prompts.template_hash(task_name)}"
+    text = prompt_text(messages)
+    stream = f"{agent}|{state.get('session_index', 0)}|{state.get('revision', 0)}"
+    previous = ctx.last_prompts.get(stream)
+    ctx.last_prompts[stream] = text
+    share = None if previous is None else len(os.path.commonprefix([previous, text])) / len(text)
     return Request(
         agent=agent,
         template=task_name,
@@ -64,4 +70,5 @@ def build_request(
         context={"persona": ctx.persona, "language": ctx.language, "framework": ctx.framework.id, **context},
         reply_schema=schema,
         seed=ctx.seed_for(agent, state_key(state)),
+        prefix_share=share,
     )

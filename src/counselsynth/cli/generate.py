@@ -11,50 +11,92 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
-from counselsynth.engines import OfflineEngine
+from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
-from counselsynth.models import Case, RunManifest
+from counselsynth.models import Case, RunManifest, Usage
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
+from counselsynth.runconfig import build_engine, load_run_config
 from counselsynth.runner import AUTO, Generation, RunSettings
+
+Opt = typer.Option
 
 
 @app.command()
 @reports_errors
 def generate(
     personas: Annotated[Path, typer.Argument(help="A persona file (YAML/JSON/JSONL) or a folder of them.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder for dialogues.jsonl and manifest.json.")],
-    framework: Annotated[str, typer.Option(help="Framework id, or 'auto' to follow each persona.")] = AUTO,
-    sessions: Annotated[int, typer.Option(min=1, max=50, help="Sessions per case.")] = 2,
-    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same corpus.")] = 0,
-    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first K personas.")] = None,
-    max_revisions: Annotated[int, typer.Option(min=0, max=10, help="Critic revisions per session.")] = 2,
-    concurrency: Annotated[int, typer.Option(min=1, max=1024, help="Cases in flight at once.")] = 8,
-    workers: Annotated[
-        int, typer.Option(min=0, max=64, help="Offline engine processes; 0 = one per core.")
-    ] = 0,
-    skip_invalid: Annotated[bool, typer.Option(help="Generate from the valid personas; report the rest.")] = False,
+    out_dir: Annotated[Path, Opt("--out", help="Output folder for dialogues.jsonl and manifest.json.")],
+    framework: Annotated[
+        str | None, Opt(help="Framework id, or 'auto' to follow each persona. [default: auto]")
+    ] = None,
+    sessions: Annotated[int | None, Opt(min=1, max=50, help="Sessions per case. [default: 2]")] = None,
+    seed: Annotated[int | None, Opt(help="Seed; the same seed gives the same corpus. [default: 0]")] = None,
+    limit: Annotated[int | None, Opt(min=1, help="Use only the first K personas.")] = None,
+    max_revisions: Annotated[int | None, Opt(min=0, max=10, help="Critic revisions per session. [default: 2]")] = None,
+    concurrency: Annotated[int | None, Opt(min=1, max=1024, help="Cases in flight at once. [default: 8]")] = None,
+    workers: Annotated[int, Opt(min=0, max=64, help="Offline engine processes; 0 = one per core.")] = 0,
+    model: Annotated[str | None, Opt(help="Any litellm model string; without it the offline engine runs.")] = None,
+    api_base: Annotated[str | None, Opt(help="Endpoint for self-hosted models (vLLM, Ollama, ...).")] = None,
+    api_key_env: Annotated[str | None, Opt(help="Environment variable that holds the API key.")] = None,
+    planner_model: Annotated[str | None, Opt(help="Model for the planner only.")] = None,
+    counselor_model: Annotated[str | None, Opt(help="Model for the counselor only.")] = None,
+    client_model: Annotated[str | None, Opt(help="Model for the client only.")] = None,
+    critic_model: Annotated[str | None, Opt(help="Model for the critic only.")] = None,
+    summarizer_model: Annotated[str | None, Opt(help="Model for the summarizer only.")] = None,
+    timeout: Annotated[float | None, Opt(help="Seconds per LLM call. [default: 60]")] = None,
+    rpm: Annotated[int | None, Opt(help="Requests per minute allowed per model.")] = None,
+    tpm: Annotated[int | None, Opt(help="Tokens per minute allowed per model.")] = None,
+    config: Annotated[Path | None, Opt("--config", help="Run-config YAML with the same settings.")] = None,
+    resume: Annotated[bool, Opt(help="Continue an interrupted run (the same command without it does too).")] = False,
+    shard: Annotated[str | None, Opt(help="i/n: generate only this machine's share of the personas.")] = None,
+    skip_invalid: Annotated[bool, Opt(help="Generate from the valid personas; report the rest.")] = False,
     frameworks_dir: FrameworkDirs = None,
     prompts_dir: Annotated[
-        list[Path] | None, typer.Option("--prompts-dir", help="Extra prompt folder that overrides shipped templates.")
+        list[Path] | None, Opt("--prompts-dir", help="Extra prompt folder that overrides shipped templates.")
     ] = None,
 ) -> None:
     """Generate annotated multi-session dialogues from personas (offline engine by default)."""
-    catalog = load_catalog(frameworks_dir or [])
-    loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
-    for problem in loaded.problems:
-        err.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
-    settings = RunSettings(
-        out_dir=out_dir,
+    run_config = load_run_config(config).merged(
         framework=framework,
         sessions=sessions,
         seed=seed,
         limit=limit,
         max_revisions=max_revisions,
         concurrency=concurrency,
-        workers=workers,
+        model=model,
+        api_base=api_base,
+        api_key_env=api_key_env,
+        planner_model=planner_model,
+        counselor_model=counselor_model,
+        client_model=client_model,
+        critic_model=critic_model,
+        summarizer_model=summarizer_model,
+        timeout=timeout,
+        rpm=rpm,
+        tpm=tpm,
     )
-    engine = OfflineEngine()
+    catalog = load_catalog(frameworks_dir or [])
+    loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
+    for problem in loaded.problems:
+        err.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+    settings = RunSettings(
+        out_dir=out_dir,
+        framework=run_config.framework or AUTO,
+        sessions=run_config.sessions or 2,
+        seed=run_config.seed or 0,
+        limit=run_config.limit,
+        max_revisions=2 if run_config.max_revisions is None else run_config.max_revisions,
+        concurrency=run_config.concurrency or 8,
+        workers=workers,
+        shard=_parse_shard(shard),
+        resume=resume,
+    )
+    engine = build_engine(run_config, out_dir)
+    preflight = getattr(engine, "preflight", None)
+    if preflight is not None:
+        preflight()
+    generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
     with Progress(
         TextColumn("[bold]generating"),
         BarColumn(),
@@ -64,20 +106,38 @@ def generate(
         console=err,
         transient=False,
     ) as progress:
-        task = progress.add_task("cases", total=None, usage="")
-        calls = 0
+        task = progress.add_task("cases", total=len(generation.plans), usage="")
+        total = Usage()
 
         def advance(case: Case) -> None:
-            nonlocal calls
-            calls += sum(u.calls for u in case.usage.values())
-            progress.update(task, advance=1, usage=f"{calls} engine calls")
+            for used in case.usage.values():
+                total.add(used)
+            cost = f", ${total.cost_usd:.4f}" if total.cost_usd is not None else ""
+            progress.update(
+                task,
+                advance=1,
+                usage=f"{total.calls} calls, {total.prompt_tokens + total.completion_tokens} tokens{cost}",
+            )
 
-        generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings, on_case=advance)
-        progress.update(task, total=len(generation.plans))
+        generation.on_case = advance
         result = asyncio.run(generation.run())
+    if result.resumed:
+        err.print(f"resumed: {result.resumed} cases were already finished and were kept", markup=False)
     _print_summary(result.manifest, out_dir)
     if loaded.problems:
         err.print(f"{len(loaded.problems)} invalid persona record(s) skipped", markup=False)
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise InputError(f"--shard must look like i/n (e.g. 0/4), got '{text}'") from None
+    if not 0 <= index < count:
+        raise InputError(f"--shard {text}: need 0 <= i < n")
+    return index, count
 
 
 def _fmt(value: float | None, percent: bool = False) -> str:
@@ -115,4 +175,17 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
             _fmt(stat[f"{framework}.pct_mi_adherent"], True),
         )
     out.print(table)
+    total = manifest.usage.get("total")
+    if total is not None:
+        cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
+        eff = manifest.efficiency
+        out.print(
+            f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
+            f"{manifest.counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
+            f"{total.completion_tokens} completion tokens, cost {cost}; "
+            f"{eff.get('calls_per_session', 0)} calls per session, "
+            f"{eff.get('prompt_tokens_per_word', 0)} prompt tokens per word of dialogue, "
+            f"prefix share {eff.get('mean_prefix_share', 0):.2f}",
+            highlight=False,
+        )
     out.print(f"wrote {out_dir / 'dialogues.jsonl'} and {out_dir / 'manifest.json'}", highlight=False)

@@ -27,6 +27,9 @@ class Request(Generic[T]):
     context: Mapping[str, Any]
     reply_schema: type[T]
     seed: str
+    # Share of this prompt that repeats, as a prefix, the same agent's previous prompt in the
+    # same session attempt (None for the first call): what provider prefix caches can reuse.
+    prefix_share: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,10 @@ class Engine(Protocol):
         ...
 
     async def complete(self, request: Request[T]) -> Reply[T]: ...
+
+
+def prompt_text(messages: list[dict[str, str]]) -> str:
+    return "".join(f"<|{m['role']}|>{m['content']}" for m in messages)
 
 
 def estimate_tokens(text: str) -> int:

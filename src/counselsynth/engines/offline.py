@@ -115,6 +115,7 @@ class OfflineEngine:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             token_count="estimate",
+            prefix_share=request.prefix_share,
             raw=raw,
         )
         return Reply(parsed=parsed, usage=usage, provenance=provenance)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from counselsynth.engines.base import Engine
 from counselsynth.models import Persona, SafetyProtocol, TherapyFramework
@@ -23,6 +23,8 @@ class CaseContext:
     language: str
     sessions: int
     max_revisions: int
+    # The last prompt each agent sent in the current session attempt, to measure prefix reuse.
+    last_prompts: dict[str, str] = field(default_factory=dict)
 
     def seed_for(self, agent: str, state_key: str) -> str:
         # A string seed: random.Random hashes it with SHA-512, so it is stable across processes.

@@ -1,0 +1,236 @@
+"""A loopback OpenAI-compatible server: the strict test double at the HTTP boundary.
+
+It serves `POST /v1/chat/completions` on 127.0.0.1 and answers with content that matches the
+request's JSON schema (from `response_format`, or from the `<json-schema>` block the LLM engine
+puts in the prompt when a provider lacks schema support). Latency and faults (429, 500,
+timeouts, malformed JSON) are configurable. Anything else it is sent is recorded as unexpected
+and answered 404, so a test can assert that the code under test made only the calls it should.
+
+The code under test is the real litellm path; nothing in the project is mocked.
+
+    python -m counselsynth.loopback --latency 1.0      # prints the base URL, serves until killed
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
+FAULTS = ("429", "500", "timeout", "malformed")
+
+
+@dataclass
+class LoopbackConfig:
+    latency: float = 0.0
+    # Probability of each fault per request, e.g. {"429": 0.05, "timeout": 0.05}.
+    faults: dict[str, float] = field(default_factory=dict)
+    # How long a "timeout" fault stalls before closing the connection without an answer.
+    stall: float = 5.0
+    seed: int = 0
+    model_prefix: str = ""
+
+
+@dataclass
+class LoopbackStats:
+    requests: int = 0
+    completions: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    unexpected: list[str] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+class LoopbackServer:
+    """Start with `with LoopbackServer(config) as server:`; `server.base_url` ends in /v1."""
+
+    def __init__(self, config: LoopbackConfig | None = None, *, keep_bodies: bool = False) -> None:
+        self.config = config or LoopbackConfig()
+        self.stats = LoopbackStats()
+        self.keep_bodies = keep_bodies
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.config.seed)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def draw_fault(self) -> str | None:
+        with self._lock:
+            point = self._rng.random()
+        cumulative = 0.0
+        for fault in FAULTS:
+            cumulative += self.config.faults.get(fault, 0.0)
+            if point < cumulative:
+                return fault
+        return None
+
+    def record(self, key: str, body: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self.stats.requests += key != "unexpected"
+            if key in FAULTS:
+                self.stats.faults[key] = self.stats.faults.get(key, 0) + 1
+            elif key == "completion":
+                self.stats.completions += 1
+                if self.keep_bodies and body is not None:
+                    self.stats.bodies.append(body)
+
+
+def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            return
+
+        def do_GET(self) -> None:
+            self._unexpected()
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+                self._unexpected()
+                return
+            try:
+                body = json.loads(raw)
+                messages = body["messages"]
+                model = body["model"]
+            except (ValueError, KeyError, TypeError):
+                self._unexpected("malformed request body")
+                return
+            fault = server.draw_fault()
+            if server.config.latency:
+                time.sleep(server.config.latency)
+            if fault == "timeout":
+                server.record(fault)
+                time.sleep(server.config.stall)
+                self.close_connection = True
+                return
+            if fault in ("429", "500"):
+                server.record(fault)
+                status = int(fault)
+                self._send(status, {"error": {"message": f"loopback fault {status}", "type": "loopback"}})
+                return
+            schema = _schema_of(body, messages)
+            digest = hashlib.sha256(raw).hexdigest()
+            content = json.dumps(_instance(schema, random.Random(digest)), ensure_ascii=False)
+            if fault == "malformed":
+                server.record(fault)
+                content = content[: max(1, len(content) // 2)]
+            else:
+                server.record("completion", body)
+            prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
+            self._send(
+                200,
+                {
+                    "id": f"chatcmpl-{digest[:12]}",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": model,
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                    ],
+                    "usage": {
+                        "prompt_tokens": max(1, prompt_chars // 4),
+                        "completion_tokens": max(1, len(content) // 4),
+                        "total_tokens": max(1, prompt_chars // 4) + max(1, len(content) // 4),
+                    },
+                },
+            )
+
+        def _unexpected(self, why: str = "") -> None:
+            with server._lock:
+                server.stats.unexpected.append(f"{self.command} {self.path} {why}".strip())
+            self._send(404, {"error": {"message": "unexpected request to the loopback server"}})
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _schema_of(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        schema: dict[str, Any] = response_format["json_schema"]["schema"]
+        return schema
+    for message in reversed(messages):
+        found = SCHEMA_BLOCK.search(str(message.get("content", "")))
+        if found:
+            parsed: dict[str, Any] = json.loads(found.group(1))
+            return parsed
+    return {"type": "object", "properties": {}}
+
+
+def _instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None) -> Any:
+    """A value that satisfies `schema` (the subset pydantic emits), varied by `rng`."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return _instance(defs[schema["$ref"].split("/")[-1]], rng, defs)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return _instance(options[0], rng, defs)
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: _instance(sub, rng, defs) for name, sub in properties.items()}
+    if kind == "array":
+        count = max(int(schema.get("minItems", 0)), 1 if schema.get("minItems") else 0)
+        return [_instance(schema.get("items", {}), rng, defs) for _ in range(count)]
+    if kind == "integer":
+        low, high = int(schema.get("minimum", 0)), int(schema.get("maximum", 5))
+        return rng.randint(low, high)
+    if kind == "number":
+        floor, ceiling = float(schema.get("minimum", 1.0)), float(schema.get("maximum", 5.0))
+        return round(rng.uniform(floor, ceiling), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    words = ["I", "hear", "that", "this", "has", "been", "hard", "for", "you", "lately", "and", "it", "matters"]
+    text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+    return text[:1].upper() + text[1:] + "."
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a loopback OpenAI-compatible endpoint until killed.")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate, split over the four kinds")
+    parser.add_argument("--stall", type=float, default=5.0)
+    args = parser.parse_args()
+    faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
+    with LoopbackServer(LoopbackConfig(latency=args.latency, faults=faults, stall=args.stall)) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
