@@ -3,7 +3,7 @@
 Each command lives in its own module and registers itself on the app when imported here.
 """
 
-from counselsynth.cli import frameworks, generate, personas
+from counselsynth.cli import frameworks, generate, merge, personas
 from counselsynth.cli.app import app, main
 
-__all__ = ["app", "frameworks", "generate", "main", "personas"]
+__all__ = ["app", "frameworks", "generate", "main", "merge", "personas"]

@@ -1,0 +1,390 @@
+"""The real litellm path against the loopback OpenAI-compatible server the tests start.
+
+Nothing in the project is mocked: the test double is the HTTP server, and it is strict (any
+request other than a chat completion is recorded as unexpected, and every test checks none came).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import persona_record, write_personas
+from typer.testing import CliRunner
+
+from counselsynth.cli import app
+from counselsynth.engines.llm import redact
+from counselsynth.engines.ratelimit import RateLimiter
+from counselsynth.frameworks import load_catalog
+from counselsynth.loopback import LoopbackConfig, LoopbackServer
+from counselsynth.models import Case
+from counselsynth.personas import load_personas
+from counselsynth.prompts import PromptLibrary
+from counselsynth.runconfig import RunConfig, build_engine
+from counselsynth.runner import Generation, RunSettings
+
+KEY_ENV = "COUNSELSYNTH_TEST_KEY"
+SECRET = "sk-loopback-secret-0123456789"
+cli = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(LoopbackConfig(), keep_bodies=True) as running:
+        yield running
+    assert running.stats.unexpected == []
+
+
+@pytest.fixture
+def personas(tmp_path: Path) -> Path:
+    records = [
+        persona_record(id="p1"),
+        persona_record(id="p2", framework="cbt", stage_of_change="preparation"),
+        persona_record(id="p3", framework="pct", style="verbose", risk={"level": "high"}),
+        persona_record(id="p4", framework="mi", style="reserved"),
+    ]
+    return write_personas(tmp_path / "personas.yaml", records)
+
+
+def run_llm(personas: Path, out: Path, base_url: str, **config: Any) -> tuple[Generation, list[Case]]:
+    settings = {k: config.pop(k) for k in list(config) if k in RunSettings.__dataclass_fields__}
+    run_config = RunConfig(model="openai/loopback", api_base=base_url, api_key_env=KEY_ENV, **config)
+    catalog = load_catalog()
+    engine = build_engine(run_config, out)
+    generation = Generation(
+        load_personas(personas, catalog.frameworks),
+        catalog,
+        PromptLibrary(),
+        engine,
+        RunSettings(out_dir=out, **settings),
+    )
+    asyncio.run(generation.run())
+    cases = [Case.model_validate_json(line) for line in (out / "dialogues.jsonl").read_text().splitlines()]
+    return generation, cases
+
+
+def test_llm_run_produces_annotated_cases_through_litellm(
+    tmp_path: Path, server: LoopbackServer, personas: Path
+) -> None:
+    generation, cases = run_llm(personas, tmp_path / "run", server.base_url, concurrency=4)
+    catalog = load_catalog()
+    assert [c.persona_id for c in cases] == ["p1", "p2", "p3", "p4"]
+    for case in cases:
+        assert case.engine == "litellm" and not case.offline and case.model == "openai/loopback"
+        assert case.language == "en"
+        framework = catalog.get(case.framework)
+        for session in case.sessions:
+            assert session.critique is not None
+            for turn in session.turns:
+                assert turn.provenance is not None and turn.provenance.token_count == "provider"
+                if turn.speaker == "counselor":
+                    assert turn.annotations.code in framework.code_ids
+    calls = sum(u.calls for c in cases for u in c.usage.values())
+    assert calls == server.stats.completions
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["engine"] == "litellm" and manifest["offline"] is False
+    assert manifest["usage"]["total"]["calls"] == calls
+    assert manifest["efficiency"]["mean_prefix_share"] >= 0.9
+    # Every request asked for a JSON schema and carried an explicit model.
+    assert all(b["response_format"]["type"] == "json_schema" for b in server.stats.bodies)
+
+
+def test_exactly_one_call_per_counselor_turn(tmp_path: Path, server: LoopbackServer, personas: Path) -> None:
+    _, cases = run_llm(personas, tmp_path / "run", server.base_url, max_revisions=0)
+    for case in cases:
+        turns = sum(1 for s in case.sessions for t in s.turns if t.speaker == "counselor")
+        assert case.usage["counselor"].calls == turns
+        assert case.usage["critic"].calls == len(case.sessions)
+        assert case.usage["planner"].calls == 1
+
+
+def test_prompts_are_append_only_within_a_session(tmp_path: Path, server: LoopbackServer, personas: Path) -> None:
+    run_llm(personas, tmp_path / "run", server.base_url, limit=1, max_revisions=0, sessions=1)
+    counselor = [b["messages"] for b in server.stats.bodies if "next move" in b["messages"][-1]["content"]]
+    assert len(counselor) > 5
+    for earlier, later in zip(counselor, counselor[1:], strict=False):
+        assert later[: len(earlier) - 1] == earlier[:-1]
+
+
+def test_twenty_percent_faults_lose_and_duplicate_nothing(tmp_path: Path, personas: Path) -> None:
+    faults = {"429": 0.05, "500": 0.05, "timeout": 0.05, "malformed": 0.05}
+    with LoopbackServer(LoopbackConfig(faults=faults, stall=1.5, seed=3)) as server:
+        _, cases = run_llm(
+            personas,
+            tmp_path / "run",
+            server.base_url,
+            timeout=0.5,
+            backoff_initial=0.01,
+            max_attempts=10,
+            concurrency=4,
+        )
+        assert server.stats.unexpected == []
+    assert sorted(c.case_id for c in cases) == ["p1-mi", "p2-cbt", "p3-pct", "p4-mi"]
+    assert set(server.stats.faults) == {"429", "500", "timeout", "malformed"}
+    retries = sum(u.retries for c in cases for u in c.usage.values())
+    repairs = sum(u.repairs for c in cases for u in c.usage.values())
+    assert retries >= server.stats.faults["429"] + server.stats.faults["500"]
+    assert repairs == server.stats.faults["malformed"]
+
+
+def test_prompt_mode_for_providers_without_schema_support(
+    tmp_path: Path, server: LoopbackServer, personas: Path
+) -> None:
+    _, cases = run_llm(personas, tmp_path / "run", server.base_url, structured="prompt", limit=1, sessions=1)
+    assert cases and all("response_format" not in b for b in server.stats.bodies)
+    assert all("<json-schema>" in b["messages"][-1]["content"] for b in server.stats.bodies)
+
+
+def test_cache_reproduces_the_corpus_without_new_calls(tmp_path: Path, server: LoopbackServer, personas: Path) -> None:
+    run_llm(personas, tmp_path / "first", server.base_url, seed=5)
+    calls = server.stats.completions
+    cache = tmp_path / "first" / "cache.sqlite"
+    generation, _ = run_llm(personas, tmp_path / "second", server.base_url, seed=5, cache=cache)
+    assert server.stats.completions == calls
+    first = (tmp_path / "first" / "dialogues.jsonl").read_text()
+    second = (tmp_path / "second" / "dialogues.jsonl").read_text()
+    # The replay says where each reply came from; apart from that flag the corpus is identical.
+    assert '"cached":false' not in second
+    assert second.replace('"cached":true', '"cached":false') == first
+    manifest = json.loads((tmp_path / "second" / "manifest.json").read_text())
+    assert manifest["counts"]["cache_hits"] == calls
+
+
+def test_router_spreads_calls_over_deployments(tmp_path: Path, personas: Path) -> None:
+    with LoopbackServer() as one, LoopbackServer() as two:
+        router = [
+            {
+                "model_name": "counselor-pool",
+                "litellm_params": {"model": "openai/loopback", "api_base": s.base_url, "api_key": SECRET},
+            }
+            for s in (one, two)
+        ]
+        settings = {"out_dir": tmp_path / "run", "limit": 2}
+        catalog = load_catalog()
+        engine = build_engine(RunConfig(router=router), tmp_path / "run")
+        generation = Generation(
+            load_personas(personas, catalog.frameworks), catalog, PromptLibrary(), engine, RunSettings(**settings)
+        )
+        asyncio.run(generation.run())
+        assert one.stats.completions > 0 and two.stats.completions > 0
+        assert one.stats.unexpected == two.stats.unexpected == []
+
+
+def test_rate_limiter_spaces_requests() -> None:
+    async def burst() -> float:
+        limiter = RateLimiter(rpm=600, tpm=None)  # 10 per second, bucket of 600
+        limiter._requests = 0  # start empty so the refill rate decides
+        started = time.monotonic()
+        for _ in range(5):
+            await limiter.acquire(10)
+        return time.monotonic() - started
+
+    assert asyncio.run(burst()) >= 0.4
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_missing_key_unknown_model_and_unreachable_endpoint_fail_fast(
+    tmp_path: Path, personas: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    with LoopbackServer() as server:
+        monkeypatch.delenv(KEY_ENV)
+        code, text = _cli(
+            "generate",
+            str(personas),
+            "--out",
+            str(out),
+            "--model",
+            "openai/x",
+            "--api-base",
+            server.base_url,
+            "--api-key-env",
+            KEY_ENV,
+        )
+        assert code == 2 and f"{KEY_ENV} is not set" in text and "Traceback" not in text
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+        code, text = _cli("generate", str(personas), "--out", str(out), "--model", "openai/gpt-4o-mini")
+        assert code == 2 and "missing API key" in text and "OPENAI_API_KEY" in text
+        code, text = _cli("generate", str(personas), "--out", str(out), "--model", "not-a-provider-model")
+        assert code == 2 and "unknown model 'not-a-provider-model'" in text
+        assert server.stats.requests == 0
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    code, text = _cli(
+        "generate",
+        str(personas),
+        "--out",
+        str(out),
+        "--model",
+        "openai/x",
+        "--api-base",
+        "http://127.0.0.1:9",
+        "--api-key-env",
+        KEY_ENV,
+    )
+    assert code == 2 and "cannot reach" in text
+    assert not (out / "dialogues.jsonl").exists()
+
+
+def test_api_keys_never_appear_in_records_manifests_or_errors(tmp_path: Path, personas: Path) -> None:
+    with LoopbackServer(LoopbackConfig(faults={"500": 1.0})) as server:
+        code, text = _cli(
+            "generate",
+            str(personas),
+            "--out",
+            str(tmp_path / "failing"),
+            "--model",
+            "openai/x",
+            "--api-base",
+            server.base_url,
+            "--api-key-env",
+            KEY_ENV,
+            "--config",
+            str(_config(tmp_path, max_attempts=2, backoff_initial=0.01)),
+        )
+    assert code == 1 and "failed after up to 2 attempts" in text
+    with LoopbackServer() as server:
+        code, _ = _cli(
+            "generate",
+            str(personas),
+            "--out",
+            str(tmp_path / "ok"),
+            "--model",
+            "openai/x",
+            "--api-base",
+            server.base_url,
+            "--api-key-env",
+            KEY_ENV,
+            "--limit",
+            "1",
+        )
+    assert code == 0
+    assert SECRET not in text
+    for folder in (tmp_path / "failing", tmp_path / "ok"):
+        for path in folder.iterdir():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert redact(f"bad key {SECRET}", [SECRET]) == "bad key ***"
+    assert redact("Incorrect API key provided: sk-abcdefghijk", []) == "Incorrect API key provided: sk-***"
+
+
+def _config(tmp_path: Path, **settings: Any) -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def test_config_file_holds_the_same_settings(tmp_path: Path, server: LoopbackServer, personas: Path) -> None:
+    config = _config(
+        tmp_path,
+        model="openai/loopback",
+        api_base=server.base_url,
+        api_key_env=KEY_ENV,
+        critic_model="openai/strict-critic",
+        sessions=1,
+        limit=1,
+        seed=9,
+    )
+    code, text = _cli("generate", str(personas), "--out", str(tmp_path / "run"), "--config", str(config))
+    assert code == 0, text
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["models"]["critic"] == "openai/strict-critic"
+    assert manifest["models"]["counselor"] == "openai/loopback"
+    assert manifest["seed"] == 9 and manifest["settings"]["sessions"] == 1
+    bad = _config(tmp_path, modle="typo")
+    code, text = _cli("generate", str(personas), "--out", str(tmp_path / "x"), "--config", str(bad))
+    assert code == 2 and "field 'modle'" in text
+
+
+def test_shards_merge_into_the_unsharded_run(tmp_path: Path, personas: Path) -> None:
+    assert _cli("generate", str(personas), "--out", str(tmp_path / "all"))[0] == 0
+    for index in range(3):
+        code, text = _cli("generate", str(personas), "--out", str(tmp_path / f"s{index}"), "--shard", f"{index}/3")
+        assert code == 0, text
+    code, text = _cli("merge", *(str(tmp_path / f"s{i}") for i in range(3)), "--out", str(tmp_path / "merged"))
+    assert code == 0, text
+    merged = (tmp_path / "merged" / "dialogues.jsonl").read_bytes()
+    assert merged == (tmp_path / "all" / "dialogues.jsonl").read_bytes()
+    code, text = _cli("merge", str(tmp_path / "s0"), str(tmp_path / "s2"), "--out", str(tmp_path / "gap"))
+    assert code == 2 and "missing shards [1]" in text
+    code, text = _cli("generate", str(personas), "--out", str(tmp_path / "bad"), "--shard", "3/3")
+    assert code == 2 and "0 <= i < n" in text
+
+
+RESUME_SCRIPT = """
+import sys
+from counselsynth.cli import main
+sys.argv = ["counselsynth", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_run_killed_three_times_resumes_to_exactly_the_expected_cases(tmp_path: Path) -> None:
+    records = [persona_record(id=f"k{i}", framework=("mi", "cbt", "pct")[i % 3]) for i in range(8)]
+    personas = write_personas(tmp_path / "personas.yaml", records)
+    out = tmp_path / "run"
+    rng = random.Random(11)
+    seen: dict[str, str] = {}
+    with LoopbackServer(LoopbackConfig(latency=0.01)) as server:
+        command = [
+            sys.executable,
+            "-c",
+            RESUME_SCRIPT,
+            "generate",
+            str(personas),
+            "--out",
+            str(out),
+            "--model",
+            "openai/loopback",
+            "--api-base",
+            server.base_url,
+            "--api-key-env",
+            KEY_ENV,
+            "--concurrency",
+            "3",
+            "--max-revisions",
+            "0",
+        ]
+        env = {**os.environ, KEY_ENV: SECRET}
+        for _ in range(3):
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(4.0, 9.0))
+            assert process.poll() is None, "the run ended before it could be killed"
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            for line in (
+                (out / "dialogues.jsonl").read_text().splitlines() if (out / "dialogues.jsonl").exists() else []
+            ):
+                if line.strip():
+                    case_id = json.loads(line)["case_id"]
+                    seen.setdefault(case_id, line)
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert finished.returncode == 0, finished.stderr
+        assert server.stats.unexpected == []
+    lines = (out / "dialogues.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["case_id"] for line in lines]
+    assert sorted(ids) == sorted(f"k{i}-{('mi', 'cbt', 'pct')[i % 3]}" for i in range(8))
+    assert len(ids) == len(set(ids))
+    final = {json.loads(line)["case_id"]: line for line in lines}
+    for case_id, line in seen.items():
+        assert final[case_id] == line, f"{case_id} changed after resume"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
