@@ -379,6 +379,7 @@ class Session(Strict):
     critique_history: list[Critique] = Field(default_factory=list)
     revisions: int = 0
     revisions_exhausted: bool = False
+    discarded_counselor_turns: int = Field(default=0, description="counselor turns of attempts the critic sent back")
     summary: SessionSummary | None = None
 
 

@@ -229,6 +229,9 @@ class Totals:
             self.counts["revisions_exhausted"] += session.revisions_exhausted
             self.counts["safety_sessions"] += bool(critique and critique.safety_required)
             behaviours.update(behaviour_counts(session.turns))
+            self.counts["counselor_turns_generated"] += session.discarded_counselor_turns + sum(
+                t.speaker == "counselor" for t in session.turns
+            )
             self.words += sum(len(turn.text.split()) for turn in session.turns)
             self.prefix_shares.extend(
                 t.provenance.prefix_share
@@ -245,7 +248,7 @@ class Totals:
         for used in self.usage.values():
             total.add(used)
         sessions = max(1, self.counts["sessions"])
-        counselor_turns = sum(sum(c.values()) for c in self.behaviours.values())
+        counselor_turns = self.counts["counselor_turns_generated"]
         efficiency: dict[str, float] = {
             "calls_per_session": round(total.calls / sessions, 3),
             "prompt_tokens_per_word": round(total.prompt_tokens / max(1, self.words), 3),

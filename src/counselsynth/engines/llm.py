@@ -104,6 +104,8 @@ class LLMEngine:
     offline: bool = False
     _limiters: dict[str, RateLimiter] = field(default_factory=dict)
     _router: Any = None
+    # Models litellm has no price for: asking again costs a raised exception per call.
+    _unpriced: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.config.router:
@@ -255,8 +257,10 @@ class LLMEngine:
         reported = getattr(response, "usage", None)
         usage.prompt_tokens += int(getattr(reported, "prompt_tokens", 0) or 0)
         usage.completion_tokens += int(getattr(reported, "completion_tokens", 0) or 0)
-        cost = _cost(response)
-        if cost is not None:
+        cost = None if settings.model in self._unpriced else _cost(response)
+        if cost is None:
+            self._unpriced.add(settings.model)
+        else:
             usage.cost_usd = (usage.cost_usd or 0.0) + cost
         return response
 

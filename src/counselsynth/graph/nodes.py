@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from counselsynth.agents import client, counselor, critic, planner, summarizer
 from counselsynth.graph.context import CaseContext
-from counselsynth.graph.state import CaseState
+from counselsynth.graph.state import CaseState, counselor_turns
 from counselsynth.models import PhasePlan, Session
 
 Update = dict[str, Any]
@@ -57,7 +57,8 @@ async def critique(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
 
 async def revise(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     # The failed attempt's critique stays in `critiques`; the turns are redone from the start.
-    return {"revision": state.get("revision", 0) + 1, "turns": []}
+    discarded = state.get("discarded_counselor_turns", 0) + counselor_turns(state)
+    return {"revision": state.get("revision", 0) + 1, "turns": [], "discarded_counselor_turns": discarded}
 
 
 async def summarize(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
@@ -74,6 +75,7 @@ async def summarize(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
         critique_history=critiques[:-1],
         revisions=state.get("revision", 0),
         revisions_exhausted=not critiques[-1].passed,
+        discarded_counselor_turns=state.get("discarded_counselor_turns", 0),
         summary=notes,
     )
     return {
@@ -85,6 +87,7 @@ async def summarize(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
         "stage_of_change": notes.stage_of_change,
         "session_index": state["session_index"] + 1,
         "revision": 0,
+        "discarded_counselor_turns": 0,
         "turns": [],
         "critiques": [],
         "usage": {"summarizer": reply.usage},

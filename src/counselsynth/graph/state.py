@@ -23,6 +23,7 @@ class CaseState(TypedDict, total=False):
     plan: list[SessionPlan]
     session_index: int
     revision: int
+    discarded_counselor_turns: int
     turns: list[Turn]
     critiques: list[Critique]
     sessions: list[Session]
