@@ -13,6 +13,7 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlparse
 
@@ -148,7 +149,7 @@ class LLMEngine:
     async def complete(self, request: Request[T]) -> Reply[T]:
         settings = self.config.for_agent(request.agent)
         mode = self._mode(settings)
-        schema = request.reply_schema.model_json_schema()
+        schema = json_schema(request.reply_schema)
         messages = _with_schema(request.messages, schema) if mode != "json_schema" else list(request.messages)
         key = request_key(
             {
@@ -229,7 +230,7 @@ class LLMEngine:
         if mode == "json_schema":
             kwargs["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+                "json_schema": {"name": schema.__name__, "schema": json_schema(schema)},
             }
         elif mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
@@ -280,6 +281,12 @@ class LLMEngine:
             raw=raw,
         )
         return Reply(parsed=parsed, usage=usage, provenance=provenance)
+
+
+@cache
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    # Building a JSON schema costs about a millisecond; reply schemas never change in a run.
+    return model.model_json_schema()
 
 
 def _with_schema(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:
