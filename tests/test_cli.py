@@ -138,7 +138,9 @@ def test_frameworks_list() -> None:
         assert framework in out
 
 
-def test_existing_output_is_refused(tmp_path: Path, tmp_personas: Path) -> None:
+def test_an_output_folder_holding_another_run_is_refused(tmp_path: Path, tmp_personas: Path) -> None:
     assert run("generate", str(tmp_personas), "--out", str(tmp_path / "run"))[0] == 0
-    code, _, err = run("generate", str(tmp_personas), "--out", str(tmp_path / "run"))
-    assert code == 2 and "already exists" in err
+    code, _, err = run("generate", str(tmp_personas), "--out", str(tmp_path / "run"), "--sessions", "3")
+    assert code == 2 and "holds a different run (it differs in: sessions)" in err
+    code, _, err = run("generate", str(tmp_personas), "--out", str(tmp_path / "new"), "--resume")
+    assert code == 2 and "nothing to resume" in err

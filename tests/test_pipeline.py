@@ -273,11 +273,25 @@ def test_personas_in_languages_without_a_phrasebank_are_labelled(tmp_path: Path)
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path: Path, tmp_personas: Path) -> None:
-    generate(tmp_personas, tmp_path / "run")
-    before = (tmp_path / "run" / "dialogues.jsonl").read_bytes()
     from counselsynth.errors import OutputExistsError
 
-    with pytest.raises(OutputExistsError):
-        generate(tmp_personas, tmp_path / "run")
+    generate(tmp_personas, tmp_path / "run")
+    before = (tmp_path / "run" / "dialogues.jsonl").read_bytes()
+    # The same run again finds every case finished and redoes nothing.
+    generate(tmp_personas, tmp_path / "run")
     assert (tmp_path / "run" / "dialogues.jsonl").read_bytes() == before
-    shutil.rmtree(tmp_path / "run")
+    with pytest.raises(OutputExistsError, match="differs in: seed"):
+        generate(tmp_personas, tmp_path / "run", seed=99)
+    assert (tmp_path / "run" / "dialogues.jsonl").read_bytes() == before
+
+
+def test_an_offline_run_cut_short_resumes_without_duplicates(tmp_path: Path) -> None:
+    generate(SHIPPED_PERSONAS, tmp_path / "full", seed=4)
+    full = (tmp_path / "full" / "dialogues.jsonl").read_text().splitlines(keepends=True)
+    generate(SHIPPED_PERSONAS, tmp_path / "cut", seed=4)
+    # As after a crash: three whole cases and a torn fourth line.
+    (tmp_path / "cut" / "dialogues.jsonl").write_text("".join(full[:3]) + full[3][:100])
+    manifest = tmp_path / "cut" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"status": "complete"', '"status": "running"'))
+    generate(SHIPPED_PERSONAS, tmp_path / "cut", seed=4, resume=True)
+    assert (tmp_path / "cut" / "dialogues.jsonl").read_text() == "".join(full)

@@ -99,8 +99,9 @@ class CaseWriter:
         self.path = run_dir / DIALOGUES
         self._handle = self.path.open("a", encoding="utf-8")
 
-    def write(self, case: Case) -> None:
-        self._handle.write(case.model_dump_json() + "\n")
+    def write(self, line: str) -> None:
+        """Append one serialised Case (see `Case.model_dump_json`)."""
+        self._handle.write(line + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
@@ -116,13 +117,30 @@ class CaseWriter:
 
 def sort_cases(run_dir: Path, order: dict[str, int]) -> None:
     """Rewrite dialogues.jsonl in input order, so a run's output does not depend on which case
-    happened to finish first."""
-    ranks = [order[_case_id(line)] for _, line in iter_case_lines(run_dir)]
-    if ranks == sorted(ranks):
+    happened to finish first. Only an index of offsets is held in memory, never the records."""
+    path = run_dir / DIALOGUES
+    index: list[tuple[int, int, int]] = []
+    offset = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.endswith(b"\n"):
+                index.append((order[_case_id(raw.decode("utf-8"))], offset, len(raw)))
+            offset += len(raw)
+    if [rank for rank, _, _ in index] == sorted(rank for rank, _, _ in index):
         return
-    lines = [line for _, line in iter_case_lines(run_dir)]
-    lines.sort(key=lambda line: order[_case_id(line)])
-    write_atomic(run_dir / DIALOGUES, "".join(lines))
+    index.sort()
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{DIALOGUES}.", suffix=".tmp")
+    try:
+        with path.open("rb") as source, os.fdopen(fd, "wb") as target:
+            for _, start, length in index:
+                source.seek(start)
+                target.write(source.read(length))
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _case_id(line: str) -> str:

@@ -200,9 +200,11 @@ class CaseFactory:
 _FACTORY: CaseFactory | None = None
 
 
-def _generate_in_worker(plan: CasePlan) -> str:
+def _generate_in_worker(plan: CasePlan) -> tuple[str, Totals]:
+    # The worker serialises and tallies its own case, so the parent only writes and adds up.
     assert _FACTORY is not None
-    return asyncio.run(_FACTORY.generate(plan)).model_dump_json()
+    case = asyncio.run(_FACTORY.generate(plan))
+    return case.model_dump_json(), Totals.of(case)
 
 
 class Totals:
@@ -212,8 +214,25 @@ class Totals:
         self.counts: Counter[str] = Counter()
         self.usage: dict[str, Usage] = {}
         self.behaviours: dict[str, Counter[str]] = {}
-        self.prefix_shares: list[float] = []
+        self.prefix_share_sum = 0.0
+        self.prefix_share_count = 0
         self.words = 0
+
+    @classmethod
+    def of(cls, case: Case) -> Totals:
+        totals = cls()
+        totals.add(case)
+        return totals
+
+    def merge(self, other: Totals) -> None:
+        self.counts.update(other.counts)
+        for agent, used in other.usage.items():
+            self.usage.setdefault(agent, Usage()).add(used)
+        for framework, counts in other.behaviours.items():
+            self.behaviours.setdefault(framework, Counter()).update(counts)
+        self.prefix_share_sum += other.prefix_share_sum
+        self.prefix_share_count += other.prefix_share_count
+        self.words += other.words
 
     def add(self, case: Case) -> None:
         self.counts["cases"] += 1
@@ -233,11 +252,10 @@ class Totals:
                 t.speaker == "counselor" for t in session.turns
             )
             self.words += sum(len(turn.text.split()) for turn in session.turns)
-            self.prefix_shares.extend(
-                t.provenance.prefix_share
-                for t in session.turns
-                if t.provenance is not None and t.provenance.prefix_share is not None
-            )
+            for turn in session.turns:
+                if turn.provenance is not None and turn.provenance.prefix_share is not None:
+                    self.prefix_share_sum += turn.provenance.prefix_share
+                    self.prefix_share_count += 1
 
     def manifest_fields(self, elapsed: float, new_cases: int, cache_hits: int) -> dict[str, Any]:
         stats: dict[str, float | None] = {}
@@ -252,7 +270,7 @@ class Totals:
         efficiency: dict[str, float] = {
             "calls_per_session": round(total.calls / sessions, 3),
             "prompt_tokens_per_word": round(total.prompt_tokens / max(1, self.words), 3),
-            "mean_prefix_share": round(sum(self.prefix_shares) / max(1, len(self.prefix_shares)), 4),
+            "mean_prefix_share": round(self.prefix_share_sum / max(1, self.prefix_share_count), 4),
         }
         if counselor_turns:
             efficiency["counselor_calls_per_counselor_turn"] = round(
@@ -280,7 +298,7 @@ class Generation:
         prompts: PromptLibrary,
         engine: Engine,
         settings: RunSettings,
-        on_case: Callable[[Case], None] = lambda case: None,
+        on_case: Callable[[str, Totals], None] = lambda case_id, tally: None,
     ) -> None:
         self.personas = personas
         self.catalog = catalog
@@ -392,13 +410,13 @@ class Generation:
                         async with gate:
                             if pool is None:
                                 case = await self.factory.generate(plan)
+                                line, tally = case.model_dump_json(), Totals.of(case)
                             else:
-                                line = await loop.run_in_executor(pool, _generate_in_worker, plan)
-                                case = Case.model_validate_json(line)
-                        writer.write(case)
-                        totals.add(case)
+                                line, tally = await loop.run_in_executor(pool, _generate_in_worker, plan)
+                        writer.write(line)
+                        totals.merge(tally)
                         new_cases += 1
-                        self.on_case(case)
+                        self.on_case(plan.case_id, tally)
 
                     tasks = [asyncio.ensure_future(one(plan)) for plan in pending]
                     try:

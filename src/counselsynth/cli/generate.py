@@ -13,11 +13,11 @@ from rich.table import Table
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
 from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
-from counselsynth.models import Case, RunManifest, Usage
+from counselsynth.models import RunManifest, Usage
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runconfig import build_engine, load_run_config
-from counselsynth.runner import AUTO, Generation, RunSettings
+from counselsynth.runner import AUTO, Generation, RunSettings, Totals
 
 Opt = typer.Option
 
@@ -109,8 +109,8 @@ def generate(
         task = progress.add_task("cases", total=len(generation.plans), usage="")
         total = Usage()
 
-        def advance(case: Case) -> None:
-            for used in case.usage.values():
+        def advance(case_id: str, tally: Totals) -> None:
+            for used in tally.usage.values():
                 total.add(used)
             cost = f", ${total.cost_usd:.4f}" if total.cost_usd is not None else ""
             progress.update(

@@ -153,7 +153,7 @@ def _counselor(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]
     text = _say(lines, slots, context["recent"])
     opener = context.get("opener")
     if opener:
-        text = f"{_fill(rng.choice(bank['openers'][opener]), slots)} {text}"
+        text = _join(bank, _fill(rng.choice(bank["openers"][opener]), slots), text)
     return {"text": text}
 
 
@@ -197,10 +197,15 @@ def _elaborate(text: str, style: str, valence: str, lines: Mapping[str, Any], sl
     if rng.random() >= _ELABORATION_CHANCE[style]:
         return text
     extra = lines["elaborations"].get(style) or lines[valence]
-    text = f"{text} {_fill(rng.choice(extra), slots)}"
+    text = _join(slots.bank, text, _fill(rng.choice(extra), slots))
     if style == "verbose" and rng.random() < 0.5:
-        text = f"{text} {_fill(rng.choice(lines[valence]), slots)}"
+        text = _join(slots.bank, text, _fill(rng.choice(lines[valence]), slots))
     return text
+
+
+def _join(bank: Mapping[str, Any], first: str, second: str) -> str:
+    # Chinese and Japanese put no space between sentences.
+    return f"{first}{bank.get('sentence_joiner', ' ')}{second}"
 
 
 def _emotion(context: Mapping[str, Any], valence: str, events: list[str], rng: random.Random) -> tuple[str, int]:
