@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 # -- vocabularies ---------------------------------------------------------------------------------
 
@@ -335,6 +335,13 @@ class Turn(Strict):
     text: str
     annotations: TurnAnnotations
     provenance: Provenance | None = None
+    _plain: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def plain(self) -> dict[str, Any]:
+        """The turn as JSON-ready data, computed once: turns do not change after they are spoken."""
+        if self._plain is None:
+            self._plain = self.model_dump(mode="json")
+        return self._plain
 
     @model_validator(mode="after")
     def _annotated(self) -> Turn:

@@ -43,6 +43,7 @@ from counselsynth.engines.base import Engine
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
+from counselsynth.graph.checkpoints import sqlite_checkpointer
 from counselsynth.models import Case, Persona, RunManifest, RunStatus, Usage
 from counselsynth.personas import PersonaSet
 from counselsynth.policy import CompiledPolicy, load_policy
@@ -441,9 +442,7 @@ class Generation:
         if self.engine.offline:
             yield
             return
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        async with AsyncSqliteSaver.from_conn_string(str(self.settings.out_dir / CHECKPOINTS)) as saver:
+        async with sqlite_checkpointer(self.settings.out_dir / CHECKPOINTS) as saver:
             self.factory.use_checkpointer(saver)
             yield
 
