@@ -11,8 +11,10 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -24,18 +26,25 @@ DIALOGUES = "dialogues.jsonl"
 MANIFEST = "manifest.json"
 
 
-def write_atomic(path: Path, text: str) -> None:
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """Write `path` through a temporary file that replaces it only once complete and synced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def write_manifest(run_dir: Path, manifest: RunManifest) -> None:
@@ -129,18 +138,10 @@ def sort_cases(run_dir: Path, order: dict[str, int]) -> None:
     if [rank for rank, _, _ in index] == sorted(rank for rank, _, _ in index):
         return
     index.sort()
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=f".{DIALOGUES}.", suffix=".tmp")
-    try:
-        with path.open("rb") as source, os.fdopen(fd, "wb") as target:
-            for _, start, length in index:
-                source.seek(start)
-                target.write(source.read(length))
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with path.open("rb") as source, atomic_file(path) as target:
+        for _, start, length in index:
+            source.seek(start)
+            target.write(source.read(length))
 
 
 def _case_id(line: str) -> str:

@@ -51,14 +51,18 @@ def build_request(
     system_name = prompts.resolve(agent, "system", ctx.framework.id)
     task_name = prompts.resolve(agent, purpose, ctx.framework.id)
     shared = {"persona": ctx.persona, "framework": ctx.framework, "language": ctx.language, **memory(state)}
+    stream = f"{agent}|{state.get('session_index', 0)}|{state.get('revision', 0)}"
+    # The system prompt depends only on the case and the session's memory: render it once.
+    system = ctx.system_prompts.get(stream) or ctx.system_prompts.setdefault(
+        stream, prompts.render(system_name, shared)
+    )
     messages = [
-        {"role": "system", "content": prompts.render(system_name, shared)},
+        {"role": "system", "content": system},
         *(history or []),
         {"role": "user", "content": prompts.render(task_name, {**shared, **variables})},
     ]
     template_hash = f"{prompts.template_hash(system_name)}+{prompts.template_hash(task_name)}"
     text = prompt_text(messages)
-    stream = f"{agent}|{state.get('session_index', 0)}|{state.get('revision', 0)}"
     previous = ctx.last_prompts.get(stream)
     ctx.last_prompts[stream] = text
     share = None if previous is None else len(os.path.commonprefix([previous, text])) / len(text)

@@ -52,6 +52,23 @@ class Engine(Protocol):
     async def complete(self, request: Request[T]) -> Reply[T]: ...
 
 
+def provenance(
+    request: Request[Any], engine: str, model: str, usage: Usage, raw: str, *, estimated: bool, cached: bool = False
+) -> Provenance:
+    return Provenance(
+        engine=engine,
+        model=model,
+        template=request.template,
+        template_hash=request.template_hash,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        token_count="estimate" if estimated else "provider",
+        prefix_share=request.prefix_share,
+        cached=cached,
+        raw=raw,
+    )
+
+
 def prompt_text(messages: list[dict[str, str]]) -> str:
     return "".join(f"<|{m['role']}|>{m['content']}" for m in messages)
 

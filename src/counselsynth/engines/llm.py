@@ -20,11 +20,11 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from counselsynth.engines.base import Reply, Request, T
+from counselsynth.engines.base import Reply, Request, T, provenance
 from counselsynth.engines.cache import ResponseCache, request_key
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.errors import EngineError, InputError, ReplyValidationError
-from counselsynth.models import AgentName, Provenance, Strict, Usage
+from counselsynth.models import AgentName, Strict, Usage
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
 AGENTS: tuple[AgentName, ...] = ("planner", "counselor", "client", "critic", "summarizer")
@@ -268,19 +268,8 @@ class LLMEngine:
     def _reply(
         self, request: Request[T], settings: ModelSettings, parsed: T, raw: str, usage: Usage, cached: bool
     ) -> Reply[T]:
-        provenance = Provenance(
-            engine=self.name,
-            model=settings.model,
-            template=request.template,
-            template_hash=request.template_hash,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            token_count="provider",
-            prefix_share=request.prefix_share,
-            cached=cached,
-            raw=raw,
-        )
-        return Reply(parsed=parsed, usage=usage, provenance=provenance)
+        used = provenance(request, self.name, settings.model, usage, raw, estimated=False, cached=cached)
+        return Reply(parsed=parsed, usage=usage, provenance=used)
 
 
 @cache

@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from counselsynth.engines.base import Reply, Request, T, estimate_tokens
+from counselsynth.engines.base import Reply, Request, T, estimate_tokens, provenance
 from counselsynth.errors import EngineError
-from counselsynth.models import AgentName, Persona, Provenance, Rubric, Usage
+from counselsynth.models import AgentName, Persona, Rubric, Usage
 
 PHRASEBANK_DIR = Path(__file__).parent / "phrasebank"
 EMOTIONS_FILE = Path(__file__).parent / "emotions.yaml"
@@ -107,18 +107,8 @@ class OfflineEngine:
         parsed = request.reply_schema.model_validate(fields)
         prompt_tokens = sum(estimate_tokens(m["content"]) for m in request.messages)
         usage = Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=estimate_tokens(raw))
-        provenance = Provenance(
-            engine=self.name,
-            model=self.model_for(request.agent),
-            template=request.template,
-            template_hash=request.template_hash,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            token_count="estimate",
-            prefix_share=request.prefix_share,
-            raw=raw,
-        )
-        return Reply(parsed=parsed, usage=usage, provenance=provenance)
+        used = provenance(request, self.name, self.model_for(request.agent), usage, raw, estimated=True)
+        return Reply(parsed=parsed, usage=usage, provenance=used)
 
 
 def _fill(template: str, slots: _Slots) -> str:

@@ -25,6 +25,7 @@ class CaseContext:
     max_revisions: int
     # The last prompt each agent sent in the current session attempt, to measure prefix reuse.
     last_prompts: dict[str, str] = field(default_factory=dict)
+    system_prompts: dict[str, str] = field(default_factory=dict)
 
     def seed_for(self, agent: str, state_key: str) -> str:
         # A string seed: random.Random hashes it with SHA-512, so it is stable across processes.
