@@ -3,7 +3,8 @@
 Each command lives in its own module and registers itself on the app when imported here.
 """
 
+from counselsynth.cli import export as export_command
 from counselsynth.cli import frameworks, generate, merge, personas
 from counselsynth.cli.app import app, main
 
-__all__ = ["app", "frameworks", "generate", "main", "merge", "personas"]
+__all__ = ["app", "export_command", "frameworks", "generate", "main", "merge", "personas"]

@@ -1,0 +1,65 @@
+"""The run's own files that travel with an export, so the corpus can be traced and regenerated.
+
+- `run/manifest.json`: the run's manifest as written by `generate` (status, settings, versions,
+  hashes, counts). Any value of a key- or token-like environment variable is masked first, so a
+  secret can never reach the hub through it.
+- `run/run_config.yaml`: the run's settings as a `--config` file for `counselsynth generate`,
+  derived from the manifest and checked to load as a RunConfig. Endpoints and API-key variables
+  are not recorded by a run, so they are not in it either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from counselsynth.engines.llm import redact, secrets_in_environment
+from counselsynth.models import RunManifest
+from counselsynth.runconfig import RunConfig
+
+RUN_DIR = "run"
+MANIFEST_COPY = f"{RUN_DIR}/manifest.json"
+RUN_CONFIG = f"{RUN_DIR}/run_config.yaml"
+
+
+def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
+    return redact(text, [*secrets_in_environment(), *(s for s in extra if s)])
+
+
+def manifest_copy(manifest: RunManifest, extra_secrets: Iterable[str] = ()) -> str:
+    return mask_secrets(manifest.model_dump_json(indent=2), extra_secrets) + "\n"
+
+
+def run_config(manifest: RunManifest) -> dict[str, Any]:
+    settings = manifest.settings
+    config: dict[str, Any] = {
+        "framework": settings.get("framework"),
+        "sessions": settings.get("sessions"),
+        "seed": manifest.seed,
+        "limit": settings.get("limit"),
+        "max_revisions": settings.get("max_revisions"),
+    }
+    if not manifest.offline:
+        # One default model and an override for every agent that used another one.
+        default = manifest.models.get("counselor") or next(iter(manifest.models.values()), None)
+        config["model"] = default
+        for agent, model in manifest.models.items():
+            if model != default:
+                config[f"{agent}_model"] = model
+    config = {key: value for key, value in config.items() if value is not None}
+    return RunConfig.model_validate(config).model_dump(mode="json", exclude_none=True)
+
+
+def run_config_yaml(manifest: RunManifest, extra_secrets: Iterable[str] = ()) -> str:
+    inputs = "\n".join(f"#   {path}  sha256 {sha}" for path, sha in manifest.inputs.items())
+    header = (
+        f"# Settings of counselsynth run {manifest.run_id}, derived from its manifest.\n"
+        "# Regenerate with: counselsynth generate PERSONAS --config run_config.yaml --out DIR\n"
+        f"# using the persona files the run read:\n{inputs}\n"
+    )
+    if not manifest.offline:
+        header += "# Add api_base / api_key_env for your provider: runs do not record them.\n"
+    body = yaml.safe_dump(run_config(manifest), sort_keys=False, allow_unicode=True)
+    return mask_secrets(header + body, extra_secrets)
