@@ -83,7 +83,8 @@ def main() -> None:
         peak = statistics.median(r["peak_mib"] for r in runs)
         rows.append((size, repeats, rate, peak))
         print(
-            f"cases={size:5d}  repeats={repeats}  median cases/s={rate:6.1f}  median peak RSS={peak:6.0f} MiB (largest process)",
+            f"cases={size:5d}  repeats={repeats}  median cases/s={rate:6.1f}  "
+            f"median peak RSS={peak:6.0f} MiB (largest process)",
             flush=True,
         )
     smallest, largest = rows[0], rows[-1]

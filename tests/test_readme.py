@@ -7,9 +7,9 @@ import re
 import shlex
 from pathlib import Path
 
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from conftest import ROOT
 from counselsynth.cli import app
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ one line and an exit code; library users can catch the branch they care about::
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply
     │   └── ReplyValidationError      the reply never matched its schema
+    ├── PublishError                  (export.publish) the hub refused or failed an upload
     └── RunError                      a run stopped before it finished
 """
 

@@ -94,7 +94,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     # Provider messages sometimes echo a key prefix; hide anything shaped like a key too.
-    return re.sub(r"\b(sk|hf|pk|rk)-[A-Za-z0-9_\-]{6,}", r"\1-***", text)
+    return re.sub(r"\b(sk|hf|pk|rk)([-_])[A-Za-z0-9_\-]{6,}", r"\1\2***", text)
 
 
 @dataclass
