@@ -131,11 +131,15 @@ def test_validate_accepts_the_shipped_personas() -> None:
     assert code == 0 and out.startswith("ok:")
 
 
-def test_frameworks_list() -> None:
+def test_frameworks_list_and_show() -> None:
     code, out, _ = run("frameworks", "list")
     assert code == 0
     for framework in ("cbt", "mi", "pct"):
         assert framework in out
+    code, out, _ = run("frameworks", "show", "mi")
+    assert code == 0 and "complex_reflection" in out and "MITI CR" in out and "risk_assessment" in out
+    code, _, err = run("frameworks", "show", "dbt")
+    assert code == 2 and "unknown framework 'dbt'; valid: cbt, mi, pct" in err
 
 
 def test_an_output_folder_holding_another_run_is_refused(tmp_path: Path, tmp_personas: Path) -> None:
