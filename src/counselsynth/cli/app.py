@@ -17,7 +17,7 @@ app = typer.Typer(
     add_completion=False,
     help="Synthetic, annotated, multi-session counseling dialogues.",
 )
-personas_app = typer.Typer(no_args_is_help=True, help="Check persona files.")
+personas_app = typer.Typer(no_args_is_help=True, help="Check, sample, describe and import persona files.")
 frameworks_app = typer.Typer(no_args_is_help=True, help="Inspect therapy frameworks.")
 app.add_typer(personas_app, name="personas")
 app.add_typer(frameworks_app, name="frameworks")
