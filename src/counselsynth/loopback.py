@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
 FAULTS = ("429", "500", "timeout", "malformed")
@@ -48,7 +48,29 @@ class LoopbackStats:
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
-class LoopbackServer:
+class BackgroundHTTPServer:
+    """An HTTP server on 127.0.0.1 at a free port, served from a daemon thread while in `with`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class LoopbackServer(BackgroundHTTPServer):
     """Start with `with LoopbackServer(config) as server:`; `server.base_url` ends in /v1."""
 
     def __init__(self, config: LoopbackConfig | None = None, *, keep_bodies: bool = False) -> None:
@@ -57,22 +79,11 @@ class LoopbackServer:
         self.keep_bodies = keep_bodies
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(_handler_for(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def __enter__(self) -> LoopbackServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return f"{self.address}/v1"
 
     def draw_fault(self) -> str | None:
         with self._lock:

@@ -28,11 +28,13 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+
+from counselsynth.loopback import BackgroundHTTPServer
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
 ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -70,7 +72,7 @@ class HubLog:
     unauthorized: list[str] = field(default_factory=list)
 
 
-class LoopbackHub:
+class LoopbackHub(BackgroundHTTPServer):
     """`with LoopbackHub(token="hf_...") as hub:`; `hub.base_url` is the HF_ENDPOINT to use.
 
     `lfs_suffixes` lists file endings the hub asks to receive through LFS (the real hub sends
@@ -84,22 +86,11 @@ class LoopbackHub:
         self.lfs_objects: dict[str, bytes] = {}
         self.log = HubLog()
         self.lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(_handler_for(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> LoopbackHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return self.address
 
     # -- endpoints: each returns (status, JSON body) ---------------------------------------------
 
