@@ -11,8 +11,7 @@ one line and an exit code; library users can catch the branch they care about::
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply
     │   └── ReplyValidationError      the reply never matched its schema
-    ├── PublishError                  (export.publish) the hub refused or failed an upload
-    └── RunError                      a run stopped before it finished
+    └── PublishError                  (export.publish) the hub refused or failed an upload
 """
 
 from __future__ import annotations
@@ -83,6 +82,3 @@ class EngineError(CounselsynthError):
 class ReplyValidationError(EngineError):
     """The engine's reply did not match the requested schema, even after repair attempts."""
 
-
-class RunError(CounselsynthError):
-    """A run stopped before it finished."""

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from counselsynth.datafiles import load_one
 from counselsynth.errors import DataFileError
-from counselsynth.models import StageOfChange, Strict, TalkValence, TherapyFramework
+from counselsynth.models import STAGES, StageOfChange, Strict, TalkValence, TherapyFramework
 
 POLICY_FOLDER = "policies"
 FALLBACK_POLICY = "default"
@@ -128,7 +128,7 @@ def compile_policy(policy: StrategyPolicy, framework: TherapyFramework, path: Pa
         for previous, row in phase_policy.transitions.items():
             transitions[(phase, previous)] = _Distribution.of(row)
     talk: dict[str, _Distribution] = {stage: _Distribution.of(mix) for stage, mix in policy.client_talk.items()}
-    missing = sorted({"precontemplation", "contemplation", "preparation", "action", "maintenance"} - set(talk))
+    missing = sorted(set(STAGES) - set(talk))
     if missing:
         raise DataFileError(path, "record 1", "client_talk", f"missing stages: {missing}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
