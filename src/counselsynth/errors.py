@@ -81,4 +81,3 @@ class EngineError(CounselsynthError):
 
 class ReplyValidationError(EngineError):
     """The engine's reply did not match the requested schema, even after repair attempts."""
-
