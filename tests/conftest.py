@@ -64,6 +64,16 @@ def generate(personas: Path, out: Path, catalog: FrameworkCatalog | None = None,
     return [Case.model_validate_json(line) for line in (out / "dialogues.jsonl").read_text().splitlines()]
 
 
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run the `counselsynth` command in-process: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from counselsynth.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
 @pytest.fixture
 def tmp_personas(tmp_path: Path) -> Iterator[Path]:
     yield write_personas(tmp_path / "personas.yaml", [persona_record()])

@@ -8,16 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import SHIPPED_PERSONAS, persona_record, write_personas
-from typer.testing import CliRunner
-
-from counselsynth.cli import app
-
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from conftest import run_cli as run
 
 
 def test_generate_writes_cases_manifest_and_a_summary(tmp_path: Path) -> None:

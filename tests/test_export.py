@@ -15,11 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import generate
+from conftest import generate, run_cli
 from datasets import load_dataset
-from typer.testing import CliRunner
 
-from counselsynth.cli import app
 from counselsynth.corpus import read_cases
 from counselsynth.export import ExportOptions, export_run, parse_splits
 from counselsynth.export.languages import iso639_names
@@ -29,12 +27,6 @@ from counselsynth.models import Case
 
 PERSONAS = Path(__file__).parent / "fixtures" / "export" / "personas.yaml"
 ROLE = {"counselor": "assistant", "client": "user"}
-runner = CliRunner()
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -11,21 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import generate, persona_record, write_personas
-from typer.testing import CliRunner
+from conftest import run_cli as run
 
-from counselsynth.cli import app
 from counselsynth.export.fidelity_summary import read_fidelity
 from counselsynth.fidelity.comparison import Estimate, compare, jensen_shannon, mix_test, ratio_estimate
 from counselsynth.fidelity.profile import build_profile, load_profile
 from counselsynth.fidelity.settings import metric_specs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fidelity"
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 # -- statistics ------------------------------------------------------------------------------------

@@ -7,18 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from conftest import run_cli as run
 
-from counselsynth.cli import app
 from counselsynth.corpus import read_cases, read_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fidelity"
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def imported(tmp_path: Path, source: str, fixture: str, *extra: str) -> list[dict[str, Any]]:

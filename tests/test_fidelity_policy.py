@@ -7,21 +7,14 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, generate, persona_record, write_personas
-from typer.testing import CliRunner
+from conftest import run_cli as run
 
-from counselsynth.cli import app
 from counselsynth.fidelity.corpora import fidelity_catalog
 from counselsynth.fidelity.policy_fit import phase_thirds
 from counselsynth.frameworks import load_catalog
 from counselsynth.policy import load_policy, policy_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fidelity"
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def import_fixture(fixture: str, out: Path) -> Path:

@@ -20,10 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import persona_record, write_personas
-from typer.testing import CliRunner
+from conftest import persona_record, run_cli, write_personas
 
-from counselsynth.cli import app
 from counselsynth.engines.llm import redact
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.frameworks import load_catalog
@@ -36,7 +34,6 @@ from counselsynth.runner import Generation, RunSettings
 
 KEY_ENV = "COUNSELSYNTH_TEST_KEY"
 SECRET = "sk-loopback-secret-0123456789"
-cli = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -199,8 +196,8 @@ def test_rate_limiter_spaces_requests() -> None:
 
 
 def _cli(*args: str) -> tuple[int, str]:
-    result = cli.invoke(app, list(args))
-    return result.exit_code, result.stdout + result.stderr
+    code, out, err = run_cli(*args)
+    return code, out + err
 
 
 def test_missing_key_unknown_model_and_unreachable_endpoint_fail_fast(

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import generate
-from typer.testing import CliRunner
+from conftest import run_cli as run
 
-from counselsynth.cli import app
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.models import Persona
 from counselsynth.personas import import_personas, load_personas
@@ -20,12 +19,6 @@ from counselsynth.personas.distributions import load_distributions
 FIXTURES = Path(__file__).parent / "fixtures" / "personas"
 PATIENT_PSI = FIXTURES / "patient_psi.json"
 CACTUS = FIXTURES / "cactus.json"
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def _by_id(personas: list[Persona]) -> dict[str, dict[str, Any]]:

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import SHIPPED_PERSONAS, generate, persona_record, write_personas
+from conftest import run_cli as run
 from faker import Faker
 from scipy.stats import chisquare
-from typer.testing import CliRunner
 
-from counselsynth.cli import app
 from counselsynth.errors import DataFileError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.models import ELEVATED_RISK, Persona
@@ -25,7 +24,6 @@ from counselsynth.personas.distributions import PROBLEMS, Distributions, load_di
 from counselsynth.personas.names import faker_person_locale, locale_profile, looks_english
 from counselsynth.personas.privacy import contact_details
 
-runner = CliRunner()
 MIX_LOCALES = ("en_US", "fa_IR")
 N = 10_000
 P_MIN = 0.001
@@ -34,11 +32,6 @@ PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()./-]{5,}\d(?![\w-])")
 STREET = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][\w'-]*\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Way)\b"
 )
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import huggingface_hub.constants
 import pytest
-from conftest import generate
-from typer.testing import CliRunner
+from conftest import generate, run_cli
 
-from counselsynth.cli import app
 from counselsynth.export.loopback_hub import HubRepo, LoopbackHub
 
 PERSONAS = Path(__file__).parent / "fixtures" / "export" / "personas.yaml"
 TOKEN = "hf_loopbackTOKEN0123456789abcdef"
-runner = CliRunner()
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
