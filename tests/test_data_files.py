@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SHIPPED_PERSONAS
 
+from counselsynth.augment.languages import language
 from counselsynth.engines.offline import SLOTS, phrasebank, phrasebank_languages, slot_names
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.models import Phase, TherapyFramework, Turn, TurnAnnotations
@@ -58,10 +59,10 @@ def test_framework_has_phases_codes_client_codes_and_rubric(catalog: FrameworkCa
 
 def test_every_phrasebank_uses_only_known_slots_and_covers_every_shipped_code(catalog: FrameworkCatalog) -> None:
     codes = {c for f in catalog.frameworks.values() for c in f.code_ids}
-    for language in phrasebank_languages():
-        bank = phrasebank(language)
+    for bank_language in phrasebank_languages():
+        bank = phrasebank(bank_language)
         missing = codes - set(bank["counselor"])
-        assert not missing, f"{language}: no lines for {sorted(missing)}"
+        assert not missing, f"{bank_language}: no lines for {sorted(missing)}"
         templates = [line for lines in bank["counselor"].values() for line in lines]
         templates += [
             line
@@ -69,7 +70,7 @@ def test_every_phrasebank_uses_only_known_slots_and_covers_every_shipped_code(ca
             for line in bank["client"][key]
         ]
         unknown = {slot for t in templates for slot in slot_names(t)} - SLOTS
-        assert not unknown, f"{language}: unknown slots {unknown}"
+        assert not unknown, f"{bank_language}: unknown slots {unknown}"
 
 
 def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) -> dict[str, object]:
@@ -98,6 +99,17 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "rubric": framework.rubric,
         "safety_steps": ["risk_assessment"],
         "sessions": 3,
+        # the translator's and back-translator's
+        "source": language("en"),
+        "target": language("fa"),
+        "source_code": "en",
+        "target_code": "fa",
+        "framework_id": framework.id,
+        "culture_note": "Tehran, a university clinic",
+        "replacements": {"Daniel": "داریوش"},
+        "segment": '{"turn": 1, "speaker": "client", "code": "change_talk", "text": "Hello."}',
+        "reasons": "the translation is empty",
+        "number": 1,
     }
 
 

@@ -18,11 +18,15 @@ import hashlib
 import json
 import random
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+from counselsynth.loopback_translation import SCHEMAS as TRANSLATION_SCHEMAS
+from counselsynth.loopback_translation import TranslationDouble
 
 SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
 FAULTS = ("429", "500", "timeout", "malformed")
@@ -37,6 +41,10 @@ class LoopbackConfig:
     stall: float = 5.0
     seed: int = 0
     model_prefix: str = ""
+    # Answer translation requests as a translator would (loopback_translation.py), corrupting
+    # the given share of answers of each kind, e.g. {"script": 0.2}.
+    translate: bool = False
+    corrupt: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,13 +54,23 @@ class LoopbackStats:
     faults: dict[str, int] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gives up on a request (a cancelled run, a timeout) closes its socket
+        # mid-answer; that is the client's business, not a server error worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class BackgroundHTTPServer:
     """An HTTP server on 127.0.0.1 at a free port, served from a daemon thread while in `with`."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -79,6 +97,7 @@ class LoopbackServer(BackgroundHTTPServer):
         self.keep_bodies = keep_bodies
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
+        self.translator = TranslationDouble(self.config.corrupt) if self.config.translate else None
         super().__init__(_handler_for(self))
 
     @property
@@ -117,6 +136,16 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self._unexpected()
 
         def do_POST(self) -> None:
+            with server._lock:
+                server.stats.in_flight += 1
+                server.stats.max_in_flight = max(server.stats.max_in_flight, server.stats.in_flight)
+            try:
+                self._complete()
+            finally:
+                with server._lock:
+                    server.stats.in_flight -= 1
+
+        def _complete(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
@@ -144,7 +173,10 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return
             schema = _schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
-            content = json.dumps(_instance(schema, random.Random(digest)), ensure_ascii=False)
+            reply = _translation(server, body, messages, random.Random(digest))
+            if reply is None:
+                reply = _instance(schema, random.Random(digest))
+            content = json.dumps(reply, ensure_ascii=False)
             if fault == "malformed":
                 server.record(fault)
                 content = content[: max(1, len(content) // 2)]
@@ -183,6 +215,15 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _translation(
+    server: LoopbackServer, body: dict[str, Any], messages: list[dict[str, Any]], rng: random.Random
+) -> dict[str, Any] | None:
+    name = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
+    if server.translator is None or name not in TRANSLATION_SCHEMAS:
+        return None
+    return server.translator.reply(name, messages, rng)
 
 
 def _schema_of(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -236,9 +277,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate, split over the four kinds")
     parser.add_argument("--stall", type=float, default=5.0)
+    parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
-    with LoopbackServer(LoopbackConfig(latency=args.latency, faults=faults, stall=args.stall)) as server:
+    config = LoopbackConfig(latency=args.latency, faults=faults, stall=args.stall, translate=args.translate)
+    with LoopbackServer(config) as server:
         print(server.base_url, flush=True)
         threading.Event().wait()
 

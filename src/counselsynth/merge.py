@@ -9,7 +9,7 @@ from pathlib import Path
 from counselsynth.corpus import DIALOGUES, iter_case_lines, read_cases, read_manifest, write_atomic, write_manifest
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.models import RunManifest
-from counselsynth.runner import Totals
+from counselsynth.runloop import Totals
 
 
 def merge_shards(shard_dirs: Sequence[Path], out: Path) -> RunManifest:

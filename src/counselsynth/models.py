@@ -50,7 +50,7 @@ CognitiveDistortion = Literal[
     "magnification",
 ]
 Speaker = Literal["counselor", "client"]
-AgentName = Literal["planner", "counselor", "client", "critic", "summarizer"]
+AgentName = Literal["planner", "counselor", "client", "critic", "summarizer", "translator", "back_translator"]
 TalkValence = Literal["change", "neutral", "sustain"]
 Emotion = Literal[
     "sadness",
@@ -335,6 +335,10 @@ class Turn(Strict):
     text: str
     annotations: TurnAnnotations
     provenance: Provenance | None = None
+    # Augmented corpora only: the turn's text in the source run, and the quality gates it still
+    # failed after its retries (an empty list means it passed every gate it was checked by).
+    source_text: str | None = None
+    flags: list[str] = Field(default_factory=list)
     _plain: dict[str, Any] | None = PrivateAttr(default=None)
 
     def plain(self) -> dict[str, Any]:
@@ -390,6 +394,36 @@ class Session(Strict):
     summary: SessionSummary | None = None
 
 
+class GateTally(Strict):
+    """One quality gate over a run or a case: how often it was applied and how it ended."""
+
+    checked: int = 0
+    failed_attempts: int = Field(default=0, description="attempts it rejected (each one was re-asked)")
+    flagged: int = Field(default=0, description="turns or sessions that still failed after the retries")
+
+    def add(self, other: GateTally) -> None:
+        self.checked += other.checked
+        self.failed_attempts += other.failed_attempts
+        self.flagged += other.flagged
+
+
+class Translation(Strict):
+    """Where an augmented case came from and what was changed on the way."""
+
+    source_run_id: str
+    source_case_id: str
+    source_language: str
+    target_language: str
+    model: str = Field(description="the translating model (the dialogue's own origin stays in engine/model)")
+    culture_note: str | None = None
+    adaptations: dict[str, str] = Field(description="source name or place -> its local replacement")
+    gates: dict[str, GateTally]
+    back_translation_chrf: list[float] = Field(default_factory=list, description="chrF of each sampled turn")
+    flagged_notes: dict[str, list[str]] = Field(
+        default_factory=dict, description="session notes and homework still failing gates, e.g. 's1.homework'"
+    )
+
+
 class Case(Strict):
     case_id: str
     persona_id: str
@@ -404,6 +438,7 @@ class Case(Strict):
     persona: dict[str, Any]
     usage: dict[str, Usage] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    translation: Translation | None = None
 
 
 RunStatus = Literal["running", "complete", "interrupted", "failed"]
@@ -430,3 +465,5 @@ class RunManifest(Strict):
     planned_cases: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    source_run: dict[str, str] | None = Field(default=None, description="augmented runs: the run they came from")
+    gates: dict[str, GateTally] = Field(default_factory=dict)

@@ -11,43 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import multiprocessing
 import os
 import platform
 import time
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
-from counselsynth.codestats import behaviour_counts, summary_scores
-from counselsynth.corpus import (
-    DIALOGUES,
-    MANIFEST,
-    CaseWriter,
-    read_cases,
-    read_manifest,
-    sort_cases,
-    trim_torn_line,
-    write_manifest,
-)
 from counselsynth.engines.base import Engine
-from counselsynth.errors import InputError, OutputExistsError
+from counselsynth.engines.llm import LLMEngine
+from counselsynth.errors import InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
 from counselsynth.graph.checkpoints import sqlite_checkpointer
-from counselsynth.models import Case, Persona, RunManifest, RunStatus, Usage
+from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
+from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals
 
 AUTO = "auto"
 CHECKPOINTS = "checkpoints.sqlite"
@@ -75,14 +64,6 @@ class CasePlan:
     framework: str
 
 
-@dataclass
-class RunResult:
-    manifest: RunManifest
-    cases: int = 0
-    resumed: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-
 def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings: RunSettings) -> list[CasePlan]:
     if settings.framework != AUTO:
         catalog.get(settings.framework)
@@ -101,9 +82,9 @@ def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings:
     return plans
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for package in ("counselsynth", "langgraph", "litellm", "pydantic"):
+    for package in ("counselsynth", "langgraph", "litellm", "pydantic", "py3langid", "sacrebleu"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -208,88 +189,7 @@ def _generate_in_worker(plan: CasePlan) -> tuple[str, Totals]:
     return case.model_dump_json(), Totals.of(case)
 
 
-class Totals:
-    """Running counts over the run's cases, so memory stays flat however many cases there are."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.usage: dict[str, Usage] = {}
-        self.behaviours: dict[str, Counter[str]] = {}
-        self.prefix_share_sum = 0.0
-        self.prefix_share_count = 0
-        self.words = 0
-
-    @classmethod
-    def of(cls, case: Case) -> Totals:
-        totals = cls()
-        totals.add(case)
-        return totals
-
-    def merge(self, other: Totals) -> None:
-        self.counts.update(other.counts)
-        for agent, used in other.usage.items():
-            self.usage.setdefault(agent, Usage()).add(used)
-        for framework, counts in other.behaviours.items():
-            self.behaviours.setdefault(framework, Counter()).update(counts)
-        self.prefix_share_sum += other.prefix_share_sum
-        self.prefix_share_count += other.prefix_share_count
-        self.words += other.words
-
-    def add(self, case: Case) -> None:
-        self.counts["cases"] += 1
-        for agent, used in case.usage.items():
-            self.usage.setdefault(agent, Usage()).add(used)
-        behaviours = self.behaviours.setdefault(case.framework, Counter())
-        for session in case.sessions:
-            critique = session.critique
-            self.counts["sessions"] += 1
-            self.counts["turns"] += len(session.turns)
-            self.counts["sessions_passed"] += bool(critique and critique.passed)
-            self.counts["revisions"] += session.revisions
-            self.counts["revisions_exhausted"] += session.revisions_exhausted
-            self.counts["safety_sessions"] += bool(critique and critique.safety_required)
-            behaviours.update(behaviour_counts(session.turns))
-            self.counts["counselor_turns_generated"] += session.discarded_counselor_turns + sum(
-                t.speaker == "counselor" for t in session.turns
-            )
-            self.words += sum(len(turn.text.split()) for turn in session.turns)
-            for turn in session.turns:
-                if turn.provenance is not None and turn.provenance.prefix_share is not None:
-                    self.prefix_share_sum += turn.provenance.prefix_share
-                    self.prefix_share_count += 1
-
-    def manifest_fields(self, elapsed: float, new_cases: int, cache_hits: int) -> dict[str, Any]:
-        stats: dict[str, float | None] = {}
-        for framework, counts in sorted(self.behaviours.items()):
-            for name, value in summary_scores(counts).items():
-                stats[f"{framework}.{name}"] = value
-        total = Usage()
-        for used in self.usage.values():
-            total.add(used)
-        sessions = max(1, self.counts["sessions"])
-        counselor_turns = self.counts["counselor_turns_generated"]
-        efficiency: dict[str, float] = {
-            "calls_per_session": round(total.calls / sessions, 3),
-            "prompt_tokens_per_word": round(total.prompt_tokens / max(1, self.words), 3),
-            "mean_prefix_share": round(self.prefix_share_sum / max(1, self.prefix_share_count), 4),
-        }
-        if counselor_turns:
-            efficiency["counselor_calls_per_counselor_turn"] = round(
-                self.usage.get("counselor", Usage()).calls / counselor_turns, 3
-            )
-        return {
-            "counts": {**self.counts, "cache_hits": cache_hits},
-            "timings": {
-                "seconds": round(elapsed, 3),
-                "cases_per_second": round(new_cases / elapsed, 3) if elapsed else 0.0,
-            },
-            "usage": {**self.usage, "total": total},
-            "code_statistics": stats,
-            "efficiency": efficiency,
-        }
-
-
-class Generation:
+class Generation(CaseRun[CasePlan]):
     """One `generate` run. Construct, then `await run()`."""
 
     def __init__(
@@ -307,11 +207,14 @@ class Generation:
         self.engine = engine
         self.settings = settings
         self.on_case = on_case
-        self.plans = plan_cases(personas.personas, catalog, settings)
+        self._processes: ProcessPoolExecutor | None = None
+        self.out_dir = settings.out_dir
+        self.resume = settings.resume
+        self.plans = self.items = plan_cases(personas.personas, catalog, settings)
         if not self.plans:
             raise InputError("no valid personas to generate from")
         self.factory = CaseFactory(catalog, prompts, engine, settings, [p.framework for p in self.plans])
-        self._run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self._inputs = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in personas.files}
 
     @property
@@ -341,7 +244,7 @@ class Generation:
 
     def manifest(self, status: RunStatus, **extra: Any) -> RunManifest:
         return RunManifest(
-            run_id=self._run_id,
+            run_id=self.run_id,
             status=status,
             engine=self.engine.name,
             offline=self.engine.offline,
@@ -352,7 +255,7 @@ class Generation:
                 "concurrency": self.settings.concurrency,
                 "workers": self.workers,
             },
-            versions=_versions(),
+            versions=versions(),
             inputs=self._inputs,
             framework_hashes=dict(self.catalog.hashes),
             prompt_hashes=self.prompts.hashes(),
@@ -362,78 +265,41 @@ class Generation:
             **extra,
         )
 
-    def _finished_cases(self, totals: Totals) -> set[str]:
-        """Check an existing run folder and return the case ids it already holds."""
-        out = self.settings.out_dir
-        if not (out / MANIFEST).exists():
-            if self.settings.resume:
-                raise InputError(f"nothing to resume: {out} holds no run")
-            if (out / DIALOGUES).exists():
-                raise OutputExistsError(f"{out / DIALOGUES} exists without a manifest; choose another --out folder")
-            return set()
-        previous = read_manifest(out)
-        wanted = json.loads(json.dumps(self.fingerprint()))
-        differs = sorted(k for k, v in wanted.items() if previous.settings.get(k) != v)
-        if differs:
-            raise OutputExistsError(
-                f"{out} holds a different run (it differs in: {', '.join(differs)}); "
-                "choose another --out folder, or repeat that run's exact command to resume it"
-            )
-        self._run_id = previous.run_id
-        if (out / DIALOGUES).exists():
-            trim_torn_line(out / DIALOGUES)
-        done: set[str] = set()
-        for case in read_cases(out) if (out / DIALOGUES).exists() else ():
-            if case.case_id in done:
-                raise OutputExistsError(f"{out / DIALOGUES} holds case '{case.case_id}' twice")
-            done.add(case.case_id)
-            totals.add(case)
-        return done
+    def case_id(self, plan: CasePlan) -> str:
+        return plan.case_id
 
-    async def run(self) -> RunResult:
-        out = self.settings.out_dir
-        totals = Totals()
-        done = self._finished_cases(totals)
-        out.mkdir(parents=True, exist_ok=True)
-        pending = [plan for plan in self.plans if plan.case_id not in done]
-        write_manifest(out, self.manifest("running"))
-        started = time.perf_counter()
-        new_cases = 0
-        status: RunStatus = "interrupted"
-        try:
-            async with self._checkpoints():
-                with CaseWriter(out) as writer, self._pool() as pool:
-                    gate = asyncio.Semaphore(self.settings.concurrency if pool is None else 2 * self.workers)
-                    loop = asyncio.get_running_loop()
+    async def produce(self, plan: CasePlan) -> tuple[str, Totals]:
+        if self._processes is None:
+            case = await self.factory.generate(plan)
+            return case.model_dump_json(), Totals.of(case)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._processes, _generate_in_worker, plan)
 
-                    async def one(plan: CasePlan) -> None:
-                        nonlocal new_cases
-                        async with gate:
-                            if pool is None:
-                                case = await self.factory.generate(plan)
-                                line, tally = case.model_dump_json(), Totals.of(case)
-                            else:
-                                line, tally = await loop.run_in_executor(pool, _generate_in_worker, plan)
-                        writer.write(line)
-                        totals.merge(tally)
-                        new_cases += 1
-                        self.on_case(plan.case_id, tally)
+    def cache_hits(self) -> int:
+        cache = getattr(self.engine, "cache", None)
+        return cache.hits if cache is not None else 0
 
-                    tasks = [asyncio.ensure_future(one(plan)) for plan in pending]
-                    try:
-                        await asyncio.gather(*tasks)
-                    finally:
-                        for task in tasks:
-                            task.cancel()
-            sort_cases(out, {plan.case_id: rank for rank, plan in enumerate(self.plans)})
-            status = "complete"
-        finally:
-            elapsed = time.perf_counter() - started
-            cache = getattr(self.engine, "cache", None)
-            hits = cache.hits if cache is not None else 0
-            manifest = self.manifest(status, **totals.manifest_fields(elapsed, new_cases, hits))
-            write_manifest(out, manifest)
-        return RunResult(manifest, new_cases, len(done), manifest.skipped)
+    @asynccontextmanager
+    async def resources(self) -> AsyncIterator[None]:
+        async with self._checkpoints():
+            with self._pool() as pool:
+                self._processes = pool
+                try:
+                    yield
+                finally:
+                    self._processes = None
+
+    def open_cases(self) -> int:
+        """How many cases run at once. Worker processes get two each so none waits for work. An LLM
+        run holds `concurrency` requests in flight but opens more cases than that: a case is a chain
+        of sequential calls, and with exactly C cases open every slot idles while its case works
+        between calls, and the run ends on a long tail of the last cases to start."""
+        if self.workers > 1:
+            return 2 * self.workers
+        if isinstance(self.engine, LLMEngine):
+            self.engine.limit_calls(self.settings.concurrency)
+            return OPEN_CASES_PER_SLOT * self.settings.concurrency
+        return self.settings.concurrency
 
     @asynccontextmanager
     async def _checkpoints(self) -> AsyncIterator[None]:

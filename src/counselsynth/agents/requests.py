@@ -7,11 +7,10 @@ That keeps provider prefix caches warm.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from counselsynth.engines.base import Request, T, prompt_text
+from counselsynth.engines.base import Request, T, prefix_share, prompt_text
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState, state_key
 from counselsynth.models import AgentName, Speaker, Turn
@@ -65,7 +64,6 @@ def build_request(
     text = prompt_text(messages)
     previous = ctx.last_prompts.get(stream)
     ctx.last_prompts[stream] = text
-    share = None if previous is None else len(os.path.commonprefix([previous, text])) / len(text)
     return Request(
         agent=agent,
         template=task_name,
@@ -74,5 +72,5 @@ def build_request(
         context={"persona": ctx.persona, "language": ctx.language, "framework": ctx.framework.id, **context},
         reply_schema=schema,
         seed=ctx.seed_for(agent, state_key(state)),
-        prefix_share=share,
+        prefix_share=prefix_share(previous, text),
     )

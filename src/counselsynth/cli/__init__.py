@@ -3,9 +3,20 @@
 Each command lives in its own module and registers itself on the app when imported here.
 """
 
+from counselsynth.cli import augment as augment_command
 from counselsynth.cli import export as export_command
 from counselsynth.cli import fidelity as fidelity_commands
 from counselsynth.cli import frameworks, generate, merge, personas
 from counselsynth.cli.app import app, main
 
-__all__ = ["app", "export_command", "fidelity_commands", "frameworks", "generate", "main", "merge", "personas"]
+__all__ = [
+    "app",
+    "augment_command",
+    "export_command",
+    "fidelity_commands",
+    "frameworks",
+    "generate",
+    "main",
+    "merge",
+    "personas",
+]

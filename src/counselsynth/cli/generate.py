@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
+from counselsynth.cli.progress import run_with_progress
 from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
-from counselsynth.models import RunManifest, Usage
+from counselsynth.models import RunManifest
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runconfig import build_engine, load_run_config
-from counselsynth.runner import AUTO, Generation, RunSettings, Totals
+from counselsynth.runner import AUTO, Generation, RunSettings
 
 Opt = typer.Option
 
@@ -97,32 +96,7 @@ def generate(
     if preflight is not None:
         preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
-    with Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[usage]}"),
-        console=err,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("cases", total=len(generation.plans), usage="")
-        total = Usage()
-
-        def advance(case_id: str, tally: Totals) -> None:
-            for used in tally.usage.values():
-                total.add(used)
-            cost = f", ${total.cost_usd:.4f}" if total.cost_usd is not None else ""
-            progress.update(
-                task,
-                advance=1,
-                usage=f"{total.calls} calls, {total.prompt_tokens + total.completion_tokens} tokens{cost}",
-            )
-
-        generation.on_case = advance
-        result = asyncio.run(generation.run())
-    if result.resumed:
-        err.print(f"resumed: {result.resumed} cases were already finished and were kept", markup=False)
+    result = run_with_progress("generating", generation)
     _print_summary(result.manifest, out_dir)
     if loaded.problems:
         err.print(f"{len(loaded.problems)} invalid persona record(s) skipped", markup=False)

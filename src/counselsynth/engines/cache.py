@@ -22,16 +22,24 @@ class ResponseCache:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # A lost last entry after power loss only costs one repeated call; an fsync per reply
-        # would cost milliseconds of every call.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+        self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self.hits = 0
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        # Opened on first use, so a run refused for bad input leaves no folder behind.
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            # A lost last entry after power loss only costs one repeated call; an fsync per reply
+            # would cost milliseconds of every call.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+            self._connection = db
+        return self._connection
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
@@ -47,4 +55,6 @@ class ResponseCache:
             self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, json.dumps(reply)))
 
     def close(self) -> None:
-        self._db.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

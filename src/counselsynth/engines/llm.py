@@ -7,6 +7,7 @@ here with exponential backoff and jitter. Every call has an explicit timeout.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -107,6 +108,7 @@ class LLMEngine:
     _router: Any = None
     # Models litellm has no price for: asking again costs a raised exception per call.
     _unpriced: set[str] = field(default_factory=set)
+    _slots: asyncio.Semaphore | None = None
 
     def __post_init__(self) -> None:
         if self.config.router:
@@ -117,6 +119,12 @@ class LLMEngine:
 
     def model_for(self, agent: AgentName) -> str:
         return self.config.for_agent(agent).model
+
+    def limit_calls(self, in_flight: int) -> None:
+        """At most `in_flight` requests at once. The slot is held only for the HTTP request itself,
+        not during backoff or while the pipeline works between calls, so a case that is busy or
+        waiting to retry never idles a slot that another case could use."""
+        self._slots = asyncio.Semaphore(in_flight)
 
     def text_language(self, requested: str) -> str:
         return requested.split("-")[0]
@@ -249,7 +257,11 @@ class LLMEngine:
                         usage.retries += 1
                     await limiter.acquire(estimate)
                     call = self._router.acompletion if self._router is not None else litellm.acompletion
-                    response = await call(**kwargs)
+                    if self._slots is None:
+                        response = await call(**kwargs)
+                    else:
+                        async with self._slots:
+                            response = await call(**kwargs)
                     if not getattr(response, "choices", None):
                         raise _MalformedResponse("no choices in the response")
         except Exception as exc:

@@ -1,7 +1,8 @@
 """What the fidelity check measures on one session: counts only, never text.
 
 Words are runs of letters, digits and apostrophes ("don't" is one word, "mm-hmm" two; an underscore
-separates words), which
+separates words); in scripts written without spaces (Chinese, Japanese, Thai, ...) each character
+counts as one token. This
 reproduces the word counts published for AnnoMI (counselor 16.3 and client 15.2 words per
 utterance in the high-quality transcripts). A position third is the utterance's index over the
 session's utterance count, cut into thirds.
@@ -21,6 +22,12 @@ from counselsynth.models import Session, Turn
 
 KINDS_FILE = Path(__file__).parent / "kinds.yaml"
 WORD = re.compile(r"[\w']+")
+# Scripts written without spaces between words (kana, CJK ideographs, Thai, Lao, Myanmar, Khmer):
+# there every character is a token, the usual unit of corpus statistics for these languages.
+UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+# Elsewhere words are runs of letters, digits, apostrophes and the zero-width non-joiner, which
+# Persian writes inside words (می‌کنم is one word).
+ANY_SCRIPT_TOKEN = re.compile(f"[{UNSPACED}]|(?:(?![{UNSPACED}])[\\w'\u200c])+")
 THIRDS = ("first", "middle", "last")
 SHORT_WORDS = 2
 # MITI counts kept per session, and the two kinds that R:Q needs.
@@ -38,7 +45,8 @@ def code_kinds() -> dict[str, str]:
 
 def words(text: str) -> list[str]:
     # \w includes "_"; replacing it first keeps the pattern a single character class, which is fast.
-    return WORD.findall(text.replace("_", " "))
+    text = text.replace("_", " ")
+    return WORD.findall(text) if text.isascii() else ANY_SCRIPT_TOKEN.findall(text)
 
 
 def third(index: int, length: int) -> int:

@@ -1,0 +1,136 @@
+"""`counselsynth augment`: translate a finished run into another language, behind quality gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from counselsynth.augment.gates import SESSION_GATES, TURN_GATES, chrf_signature
+from counselsynth.augment.languages import catalogue
+from counselsynth.augment.run import Augmentation, AugmentSettings
+from counselsynth.cli.app import app, out, reports_errors
+from counselsynth.cli.progress import run_with_progress
+from counselsynth.engines.llm import LLMEngine
+from counselsynth.errors import InputError
+from counselsynth.models import GateTally, RunManifest
+from counselsynth.prompts import PromptLibrary
+from counselsynth.runconfig import RunConfig, build_engine, load_run_config
+
+Opt = typer.Option
+
+
+@app.command()
+@reports_errors
+def augment(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (dialogues.jsonl + manifest.json).")],
+    to: Annotated[str, Opt("--to", help="Target language code, e.g. fa, sw, am (see --list-languages).")] = "",
+    out_dir: Annotated[Path | None, Opt("--out", help="New folder for the translated run.")] = None,
+    culture: Annotated[str | None, Opt(help="A note on the cultural setting, passed to the translator.")] = None,
+    model: Annotated[str | None, Opt(help="Any litellm model string (augment needs a model).")] = None,
+    api_base: Annotated[str | None, Opt(help="Endpoint for self-hosted models (vLLM, Ollama, ...).")] = None,
+    api_key_env: Annotated[str | None, Opt(help="Environment variable that holds the API key.")] = None,
+    concurrency: Annotated[int | None, Opt(min=1, max=1024, help="LLM requests in flight. [default: 8]")] = None,
+    seed: Annotated[int | None, Opt(help="Seed for names, places and the back-translation sample.")] = None,
+    limit: Annotated[int | None, Opt(min=1, help="Translate only the first K cases.")] = None,
+    timeout: Annotated[float | None, Opt(help="Seconds per LLM call. [default: 60]")] = None,
+    rpm: Annotated[int | None, Opt(help="Requests per minute allowed per model.")] = None,
+    tpm: Annotated[int | None, Opt(help="Tokens per minute allowed per model.")] = None,
+    config: Annotated[Path | None, Opt("--config", help="Run-config YAML (model, api_base, limits, ...).")] = None,
+    resume: Annotated[bool, Opt(help="Continue an interrupted augment run.")] = False,
+    list_languages: Annotated[bool, Opt("--list-languages", help="List the target languages and exit.")] = False,
+) -> None:
+    """Translate a run turn by turn into another language, keeping every annotation."""
+    if list_languages:
+        _print_languages()
+        return
+    if not to:
+        raise InputError("--to LANG is required (see --list-languages)")
+    if out_dir is None:
+        raise InputError("--out DIR is required: the translated run is a new run folder")
+    run_config = load_run_config(config).merged(
+        model=model,
+        api_base=api_base,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        seed=seed,
+        limit=limit,
+        timeout=timeout,
+        rpm=rpm,
+        tpm=tpm,
+    )
+    settings = AugmentSettings(
+        source_dir=run_dir,
+        out_dir=out_dir,
+        target=to,
+        culture=culture,
+        seed=run_config.seed or 0,
+        limit=run_config.limit,
+        concurrency=run_config.concurrency or 8,
+        resume=resume,
+    )
+    if run_config.model is None and run_config.router is None:
+        raise InputError(
+            "augment needs a model: the offline engine cannot translate; "
+            "pass --model (any litellm model string) or set model: in --config"
+        )
+    augmentation = Augmentation(settings, _engine(run_config, out_dir), PromptLibrary())
+    augmentation.engine.preflight()
+    result = run_with_progress(f"translating to {to}", augmentation)
+    _print_summary(result.manifest, out_dir)
+
+
+def _engine(run_config: RunConfig, out_dir: Path) -> LLMEngine:
+    engine = build_engine(run_config, out_dir)
+    assert isinstance(engine, LLMEngine)
+    return engine
+
+
+def _print_languages() -> None:
+    table = Table("code", "language", "scripts", "names from", "tokens", "identifier", title="Target languages")
+    for code, lang in sorted(catalogue().items()):
+        table.add_row(
+            code,
+            f"{lang.name} ({lang.native})",
+            "/".join(lang.scripts),
+            lang.locale,
+            lang.segmentation,
+            lang.langid or "-",
+        )
+    out.print(table)
+
+
+def gate_table(gates: dict[str, GateTally]) -> Table:
+    table = Table("gate", "checked", "failed attempts", "flagged", "flagged %", title="Quality gates")
+    for level, names in (("turn", TURN_GATES), ("session", SESSION_GATES)):
+        for name in names:
+            tally = gates.get(f"{level}.{name}", GateTally())
+            share = f"{tally.flagged / tally.checked:.1%}" if tally.checked else "-"
+            table.add_row(f"{level}.{name}", str(tally.checked), str(tally.failed_attempts), str(tally.flagged), share)
+    return table
+
+
+def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
+    counts = manifest.counts
+    out.print(
+        f"{counts.get('cases', 0)} cases, {counts.get('sessions', 0)} sessions, {counts.get('turns', 0)} turns "
+        f"translated to '{manifest.settings['target']}' with {manifest.models['translator']}",
+        highlight=False,
+    )
+    out.print(gate_table(manifest.gates))
+    out.print(f"back-translation score: {chrf_signature()}", highlight=False)
+    total = manifest.usage.get("total")
+    if total is not None:
+        cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
+        out.print(
+            f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
+            f"{counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
+            f"{total.completion_tokens} completion tokens, cost {cost}; "
+            f"prefix share {manifest.efficiency.get('mean_prefix_share', 0):.2f}",
+            highlight=False,
+        )
+    for skipped in manifest.skipped:
+        out.print(f"not translated: {skipped}", highlight=False)
+    out.print(f"wrote {out_dir / 'dialogues.jsonl'} and {out_dir / 'manifest.json'}", highlight=False)

@@ -1,0 +1,42 @@
+"""The live progress bar of a run, with calls, tokens and cost as they add up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from counselsynth.cli.app import err
+from counselsynth.models import Usage
+from counselsynth.runloop import CaseRun, RunResult, Totals
+
+
+def run_with_progress(label: str, run: CaseRun[Any]) -> RunResult:
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[usage]}"),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("cases", total=len(run.items), usage="")
+        total = Usage()
+
+        def advance(case_id: str, tally: Totals) -> None:
+            for used in tally.usage.values():
+                total.add(used)
+            cost = f", ${total.cost_usd:.4f}" if total.cost_usd is not None else ""
+            progress.update(
+                task,
+                advance=1,
+                usage=f"{total.calls} calls, {total.prompt_tokens + total.completion_tokens} tokens{cost}",
+            )
+
+        run.on_case = advance
+        result = asyncio.run(run.run())
+    if result.resumed:
+        err.print(f"resumed: {result.resumed} cases were already finished and were kept", markup=False)
+    return result

@@ -1,0 +1,236 @@
+"""What every run shares: the run folder's life cycle and the running totals.
+
+`CaseRun` is one command that turns planned items into cases (`generate`, `augment`): it
+checks an existing folder (resume, or refuse a different run), keeps cases in flight on one
+asyncio loop, appends each case as it finishes, puts the file in planned order at the end and
+writes the manifest as `running`, then `complete` or `interrupted`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from counselsynth.codestats import behaviour_counts, summary_scores
+from counselsynth.corpus import (
+    DIALOGUES,
+    MANIFEST,
+    CaseWriter,
+    read_cases,
+    read_manifest,
+    sort_cases,
+    trim_torn_line,
+    write_manifest,
+)
+from counselsynth.errors import InputError, OutputExistsError
+from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Usage
+
+Item = TypeVar("Item")
+# LLM runs open this many cases per request slot (see Generation.open_cases): simulated on this
+# pipeline's case lengths, 4 keeps the slots busy to the end of a run; more buys only memory.
+OPEN_CASES_PER_SLOT = 4
+
+
+class Totals:
+    """Running counts over the run's cases, so memory stays flat however many cases there are."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.usage: dict[str, Usage] = {}
+        self.behaviours: dict[str, Counter[str]] = {}
+        self.prefix_share_sum = 0.0
+        self.prefix_share_count = 0
+        self.words = 0
+        self.gates: dict[str, GateTally] = {}
+
+    @classmethod
+    def of(cls, case: Case) -> Totals:
+        totals = cls()
+        totals.add(case)
+        return totals
+
+    def merge(self, other: Totals) -> None:
+        self.counts.update(other.counts)
+        for agent, used in other.usage.items():
+            self.usage.setdefault(agent, Usage()).add(used)
+        for framework, counts in other.behaviours.items():
+            self.behaviours.setdefault(framework, Counter()).update(counts)
+        self.prefix_share_sum += other.prefix_share_sum
+        self.prefix_share_count += other.prefix_share_count
+        self.words += other.words
+        for name, tally in other.gates.items():
+            self.gates.setdefault(name, GateTally()).add(tally)
+
+    def add(self, case: Case) -> None:
+        self.counts["cases"] += 1
+        if case.translation is not None:
+            for name, tally in case.translation.gates.items():
+                self.gates.setdefault(name, GateTally()).add(tally)
+        for agent, used in case.usage.items():
+            self.usage.setdefault(agent, Usage()).add(used)
+        behaviours = self.behaviours.setdefault(case.framework, Counter())
+        for session in case.sessions:
+            critique = session.critique
+            self.counts["sessions"] += 1
+            self.counts["turns"] += len(session.turns)
+            self.counts["sessions_passed"] += bool(critique and critique.passed)
+            self.counts["revisions"] += session.revisions
+            self.counts["revisions_exhausted"] += session.revisions_exhausted
+            self.counts["safety_sessions"] += bool(critique and critique.safety_required)
+            behaviours.update(behaviour_counts(session.turns))
+            self.counts["counselor_turns_generated"] += session.discarded_counselor_turns + sum(
+                t.speaker == "counselor" for t in session.turns
+            )
+            self.words += sum(len(turn.text.split()) for turn in session.turns)
+            for turn in session.turns:
+                if turn.provenance is not None and turn.provenance.prefix_share is not None:
+                    self.prefix_share_sum += turn.provenance.prefix_share
+                    self.prefix_share_count += 1
+
+    def manifest_fields(self, elapsed: float, new_cases: int, cache_hits: int) -> dict[str, Any]:
+        stats: dict[str, float | None] = {}
+        for framework, counts in sorted(self.behaviours.items()):
+            for name, value in summary_scores(counts).items():
+                stats[f"{framework}.{name}"] = value
+        total = Usage()
+        for used in self.usage.values():
+            total.add(used)
+        sessions = max(1, self.counts["sessions"])
+        counselor_turns = self.counts["counselor_turns_generated"]
+        efficiency: dict[str, float] = {
+            "calls_per_session": round(total.calls / sessions, 3),
+            "prompt_tokens_per_word": round(total.prompt_tokens / max(1, self.words), 3),
+            "mean_prefix_share": round(self.prefix_share_sum / max(1, self.prefix_share_count), 4),
+        }
+        if counselor_turns:
+            efficiency["counselor_calls_per_counselor_turn"] = round(
+                self.usage.get("counselor", Usage()).calls / counselor_turns, 3
+            )
+        return {
+            "counts": {**self.counts, "cache_hits": cache_hits},
+            "timings": {
+                "seconds": round(elapsed, 3),
+                "cases_per_second": round(new_cases / elapsed, 3) if elapsed else 0.0,
+            },
+            "usage": {**self.usage, "total": total},
+            "code_statistics": stats,
+            "efficiency": efficiency,
+            "gates": dict(sorted(self.gates.items())),
+        }
+
+
+@dataclass
+class RunResult:
+    manifest: RunManifest
+    cases: int = 0
+    resumed: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class CaseRun(ABC, Generic[Item]):
+    """One run over planned items, each of which becomes one case with id `case_id(item)`."""
+
+    out_dir: Path
+    resume: bool
+    items: Sequence[Item]
+    on_case: Callable[[str, Totals], None]
+    run_id: str
+
+    @abstractmethod
+    def case_id(self, item: Item) -> str: ...
+
+    @abstractmethod
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that make two runs the same run: a folder is resumed only by its own."""
+
+    @abstractmethod
+    def manifest(self, status: RunStatus, **extra: Any) -> RunManifest: ...
+
+    @abstractmethod
+    async def produce(self, item: Item) -> tuple[str, Totals]:
+        """The finished case as its JSON line, with its tally."""
+
+    def open_cases(self) -> int:
+        return 8
+
+    def cache_hits(self) -> int:
+        return 0
+
+    @asynccontextmanager
+    async def resources(self) -> AsyncIterator[None]:
+        """Whatever the run holds open while cases are in flight (checkpoints, processes)."""
+        yield
+
+    async def run(self) -> RunResult:
+        out = self.out_dir
+        totals = Totals()
+        done = self._finished_cases(totals)
+        out.mkdir(parents=True, exist_ok=True)
+        pending = [item for item in self.items if self.case_id(item) not in done]
+        write_manifest(out, self.manifest("running"))
+        started = time.perf_counter()
+        new_cases = 0
+        status: RunStatus = "interrupted"
+        try:
+            async with self.resources():
+                with CaseWriter(out) as writer:
+                    gate = asyncio.Semaphore(self.open_cases())
+
+                    async def one(item: Item) -> None:
+                        nonlocal new_cases
+                        async with gate:
+                            line, tally = await self.produce(item)
+                        writer.write(line)
+                        totals.merge(tally)
+                        new_cases += 1
+                        self.on_case(self.case_id(item), tally)
+
+                    tasks = [asyncio.ensure_future(one(item)) for item in pending]
+                    try:
+                        await asyncio.gather(*tasks)
+                    finally:
+                        for task in tasks:
+                            task.cancel()
+            sort_cases(out, {self.case_id(item): rank for rank, item in enumerate(self.items)})
+            status = "complete"
+        finally:
+            elapsed = time.perf_counter() - started
+            manifest = self.manifest(status, **totals.manifest_fields(elapsed, new_cases, self.cache_hits()))
+            write_manifest(out, manifest)
+        return RunResult(manifest, new_cases, len(done), manifest.skipped)
+
+    def _finished_cases(self, totals: Totals) -> set[str]:
+        """Check an existing run folder and return the case ids it already holds."""
+        out = self.out_dir
+        if not (out / MANIFEST).exists():
+            if self.resume:
+                raise InputError(f"nothing to resume: {out} holds no run")
+            if (out / DIALOGUES).exists():
+                raise OutputExistsError(f"{out / DIALOGUES} exists without a manifest; choose another --out folder")
+            return set()
+        previous = read_manifest(out)
+        wanted = json.loads(json.dumps(self.fingerprint()))
+        differs = sorted(k for k, v in wanted.items() if previous.settings.get(k) != v)
+        if differs:
+            raise OutputExistsError(
+                f"{out} holds a different run (it differs in: {', '.join(differs)}); "
+                "choose another --out folder, or repeat that run's exact command to resume it"
+            )
+        self.run_id = previous.run_id
+        if (out / DIALOGUES).exists():
+            trim_torn_line(out / DIALOGUES)
+        done: set[str] = set()
+        for case in read_cases(out) if (out / DIALOGUES).exists() else ():
+            if case.case_id in done:
+                raise OutputExistsError(f"{out / DIALOGUES} holds case '{case.case_id}' twice")
+            done.add(case.case_id)
+            totals.add(case)
+        return done
