@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from counselsynth.augment.languages import gate_settings, language
 from counselsynth.augment.scripts import script_share
 from counselsynth.corpus import read_cases, read_manifest
 from counselsynth.frameworks import load_catalog
-from counselsynth.loopback import LoopbackConfig, LoopbackServer
+from counselsynth.loopback import LoopbackConfig, LoopbackServer, LoopbackStats
 from counselsynth.models import Case
 from counselsynth.personas import load_personas
 
@@ -69,18 +70,43 @@ def augment(source: Path, out: Path, server: LoopbackServer, *extra: str) -> tup
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Augmented:
+    out: Path
+    stdout: str
+    stats: LoopbackStats
+
+
+@pytest.fixture(scope="module")
+def augmented(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Augmented]:
+    """The 20-case corpus translated into a language, once per module and language."""
+    done: dict[str, Augmented] = {}
+
+    def run(target: str) -> Augmented:
+        if target not in done:
+            out = tmp_path_factory.mktemp("augmented") / target
+            before = digest(source)
+            with pytest.MonkeyPatch.context() as patch, LoopbackServer(LoopbackConfig(translate=True)) as server:
+                patch.setenv(KEY_ENV, SECRET)
+                code, stdout, stderr = augment(source, out, server, "--to", target, "--concurrency", "6")
+            assert code == 0, stderr
+            assert server.stats.unexpected == []
+            assert digest(source) == before
+            done[target] = Augmented(out, stdout, server.stats)
+        return done[target]
+
+    return run
+
+
 @pytest.mark.parametrize("target", ["fa", "sw", "am"])
 def test_a_20_case_corpus_is_translated_and_passes_the_gates(
-    source: Path, tmp_path: Path, translator: LoopbackServer, target: str
+    source: Path, augmented: Callable[[str], Augmented], target: str
 ) -> None:
-    before = digest(source)
-    code, stdout, stderr = augment(source, tmp_path / target, translator, "--to", target, "--concurrency", "6")
-    assert code == 0, stderr
-    assert "Quality gates" in stdout and "turn.back_translation" in stdout
-    assert digest(source) == before
+    result = augmented(target)
+    assert "Quality gates" in result.stdout and "turn.back_translation" in result.stdout
 
     originals = {case.case_id: case for case in read_cases(source)}
-    cases = list(read_cases(tmp_path / target))
+    cases = list(read_cases(result.out))
     assert [c.case_id for c in cases] == list(originals)  # same cases, same order
     lang = language(target)
     sampled = 0
@@ -106,18 +132,54 @@ def test_a_20_case_corpus_is_translated_and_passes_the_gates(
         assert all(score >= 40 for score in case.translation.back_translation_chrf)
     assert sampled >= 20  # at least one back-translated turn per session
 
-    manifest = read_manifest(tmp_path / target)
+    manifest = read_manifest(result.out)
     assert manifest.status == "complete"
     assert manifest.source_run is not None and manifest.source_run["run_id"] == read_manifest(source).run_id
     assert all(tally.flagged == 0 and tally.failed_attempts == 0 for tally in manifest.gates.values())
     assert manifest.gates["turn.script"].checked >= sum(len(s.turns) for c in cases for s in c.sessions)
     # Accounting: the manifest's calls are the calls the server answered.
     total = manifest.usage["total"]
-    assert total.calls == translator.stats.completions
+    assert total.calls == result.stats.completions
     assert manifest.usage["translator"].calls + manifest.usage["back_translator"].calls == total.calls
     assert manifest.efficiency["mean_prefix_share"] >= 0.9
-    assert 2 <= translator.stats.max_in_flight <= 6  # calls overlap, never beyond --concurrency
-    assert SECRET not in (tmp_path / target / "manifest.json").read_text()
+    assert 2 <= result.stats.max_in_flight <= 6  # calls overlap, never beyond --concurrency
+    assert SECRET not in (result.out / "manifest.json").read_text()
+
+
+def test_the_fidelity_check_compares_a_translation_with_its_source(
+    source: Path, augmented: Callable[[str], Augmented], tmp_path: Path
+) -> None:
+    out = augmented("fa").out
+    code, stdout, stderr = run_cli("fidelity", str(out), "--reference", str(source), "--out", str(tmp_path / "fid"))
+    assert code == 0, stderr
+    report = json.loads((tmp_path / "fid" / "fidelity.json").read_text())
+    verdicts = {m["name"]: m for m in report["metrics"]}
+    assert report["corpus"]["language"] == "fa"
+    # Turn structure and codes are the source's, so they match; word counts are not compared.
+    assert verdicts["utterances_per_session"]["verdict"] == "pass"
+    assert verdicts["same_speaker_share"]["verdict"] == "pass"
+    behaviour = [m for m in report["metrics"] if m["axis"] == "behaviour" and m["verdict"] != "n/a"]
+    assert len(behaviour) >= 5 and all(m["verdict"] == "pass" and m["value"] == m["reference"] for m in behaviour)
+    assert report["overall"] == "pass"
+    assert verdicts["counselor_words_per_utterance"]["verdict"] == "n/a"
+    assert all(m["verdict"] == "n/a" for m in report["metrics"] if m["axis"] == "language")
+    assert "metrics that count words are n/a" in report["summary"][0]
+
+
+def test_a_translated_run_exports_and_loads_with_datasets(
+    augmented: Callable[[str], Augmented], tmp_path: Path
+) -> None:
+    import datasets
+
+    out = augmented("am").out
+    code, _, stderr = run_cli("export", str(out), "--format", "hf", "--out", str(tmp_path / "export"))
+    assert code == 0, stderr
+    files = sorted(str(p) for p in (tmp_path / "export" / "data").rglob("*.parquet"))
+    rows = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert len(rows) == 20
+    assert set(rows["language"]) == {"am"}
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert "- am" in card
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,8 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "persona": personas[0],
         "framework": framework,
         "language": "en",
+        "language_name": "Persian (fa)",
+        "address": "Use the formal address.",
         "session_index": 2,
         "summaries": ["We talked."],
         "homework": "a thought record",

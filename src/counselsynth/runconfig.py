@@ -29,6 +29,7 @@ class RunConfig(Strict):
     limit: int | None = Field(default=None, ge=1)
     max_revisions: int | None = Field(default=None, ge=0, le=10)
     concurrency: int | None = Field(default=None, ge=1, le=1024)
+    language: str | None = None
     model: str | None = None
     planner_model: str | None = None
     counselor_model: str | None = None

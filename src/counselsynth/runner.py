@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
+from counselsynth.augment.localize import localize
 from counselsynth.engines.base import Engine
 from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import InputError
@@ -55,6 +56,7 @@ class RunSettings:
     workers: int = 0  # 0: one per core for the offline engine
     shard: tuple[int, int] | None = None  # (i, n): this machine's share of the personas
     resume: bool = False  # require an existing run to continue
+    language: str | None = None  # native generation in this language, with localized personas
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings:
             framework = persona.framework
         else:
             framework = catalog.for_problem(persona.presenting_problem.category).id
+        if settings.language is not None:
+            persona = localize(persona, settings.language, settings.seed).persona
         plans.append(CasePlan(f"{persona.id}-{framework}", persona, framework))
     return plans
 
@@ -237,6 +241,7 @@ class Generation(CaseRun[CasePlan]):
             "limit": settings.limit,
             "max_revisions": settings.max_revisions,
             "shard": list(settings.shard) if settings.shard else None,
+            "language": settings.language,
             "engine": self.engine.name,
             "models": {a: self.engine.model_for(a) for a in AGENTS},  # type: ignore[arg-type]
             "inputs": self._inputs,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from counselsynth.augment.languages import prompt_language
 from counselsynth.engines.base import Request, T, prefix_share, prompt_text
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState, state_key
@@ -49,7 +50,15 @@ def build_request(
     prompts = ctx.prompts
     system_name = prompts.resolve(agent, "system", ctx.framework.id)
     task_name = prompts.resolve(agent, purpose, ctx.framework.id)
-    shared = {"persona": ctx.persona, "framework": ctx.framework, "language": ctx.language, **memory(state)}
+    language_name, address = prompt_language(ctx.language)
+    shared = {
+        "persona": ctx.persona,
+        "framework": ctx.framework,
+        "language": ctx.language,
+        "language_name": language_name,
+        "address": address,
+        **memory(state),
+    }
     stream = f"{agent}|{state.get('session_index', 0)}|{state.get('revision', 0)}"
     # The system prompt depends only on the case and the session's memory: render it once.
     system = ctx.system_prompts.get(stream) or ctx.system_prompts.setdefault(

@@ -96,3 +96,12 @@ def check_pair(source: str, target: str) -> tuple[Language, Language]:
     if primary(source) == primary(target):
         raise InputError(f"the target language '{target}' is the source language; nothing to translate")
     return language(source), language(target)
+
+
+def prompt_language(code: str) -> tuple[str, str | None]:
+    """How prompts name a language ("Swahili (sw)") and how a counselor addresses a client in it.
+    A language outside the catalogue is named by its code, with no address note."""
+    found = catalogue().get(primary(code))
+    if found is None:
+        return f"the language '{code}'", None
+    return f"{found.name} ({primary(code)})", None if primary(code) == "en" else found.address

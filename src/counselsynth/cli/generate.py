@@ -35,6 +35,10 @@ def generate(
     max_revisions: Annotated[int | None, Opt(min=0, max=10, help="Critic revisions per session. [default: 2]")] = None,
     concurrency: Annotated[int | None, Opt(min=1, max=1024, help="Cases in flight at once. [default: 8]")] = None,
     workers: Annotated[int, Opt(min=0, max=64, help="Offline engine processes; 0 = one per core.")] = 0,
+    language: Annotated[
+        str | None,
+        Opt(help="Generate in this language (e.g. sw) with localized personas; see `augment --list-languages`."),
+    ] = None,
     model: Annotated[str | None, Opt(help="Any litellm model string; without it the offline engine runs.")] = None,
     api_base: Annotated[str | None, Opt(help="Endpoint for self-hosted models (vLLM, Ollama, ...).")] = None,
     api_key_env: Annotated[str | None, Opt(help="Environment variable that holds the API key.")] = None,
@@ -63,6 +67,7 @@ def generate(
         limit=limit,
         max_revisions=max_revisions,
         concurrency=concurrency,
+        language=language,
         model=model,
         api_base=api_base,
         api_key_env=api_key_env,
@@ -90,6 +95,7 @@ def generate(
         workers=workers,
         shard=_parse_shard(shard),
         resume=resume,
+        language=run_config.language,
     )
     engine = build_engine(run_config, out_dir)
     preflight = getattr(engine, "preflight", None)

@@ -153,7 +153,12 @@ def compute_metrics(
     unknown = sorted(set(specs) - set(COMPUTE))
     if unknown:
         raise DataFileError(METRICS_FILE, None, "metrics", f"no computation for {', '.join(unknown)}")
-    pending = [COMPUTE[spec.name](spec, context) for spec in specs.values()]
+    pending = [
+        _na(spec, f"the corpus is in '{corpus.language}', the reference in '{reference.language}'")
+        if corpus.language != reference.language and (spec.language_bound or spec.axis in ("language", "c2st"))
+        else COMPUTE[spec.name](spec, context)
+        for spec in specs.values()
+    ]
     tested = sum(p.decide is not None for p in pending)
     level = settings.alpha / max(1, tested)
     return [p.result(level, settings.alpha) for p in pending]

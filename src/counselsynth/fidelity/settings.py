@@ -45,6 +45,10 @@ class MetricSpec(Strict):
     bounds: tuple[float | None, float | None] = Field(
         default=(None, None), description="the metric's possible range; bands are clipped to it"
     )
+    language_bound: bool = Field(
+        default=False,
+        description="counts words, so it compares only corpora in one language (language-axis metrics always do)",
+    )
 
     def clip(self, band: tuple[float, float]) -> tuple[float, float]:
         low, high = self.bounds
