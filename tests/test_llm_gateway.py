@@ -102,6 +102,16 @@ def test_llm_run_produces_annotated_cases_through_litellm(
     assert all(b["response_format"]["type"] == "json_schema" for b in server.stats.bodies)
 
 
+def test_concurrency_bounds_requests_in_flight_while_more_cases_are_open(tmp_path: Path, personas: Path) -> None:
+    # With 2 request slots and 4 cases, every case is open at once (cases are chains of calls,
+    # so a slot freed by one case is taken by another), but never more than 2 requests are out.
+    with LoopbackServer(LoopbackConfig(latency=0.02)) as server:
+        generation, cases = run_llm(personas, tmp_path / "run", server.base_url, concurrency=2, sessions=1)
+    assert len(cases) == 4 and generation.open_cases() >= 4
+    assert server.stats.max_in_flight == 2
+    assert server.stats.unexpected == []
+
+
 def test_exactly_one_call_per_counselor_turn(tmp_path: Path, server: LoopbackServer, personas: Path) -> None:
     _, cases = run_llm(personas, tmp_path / "run", server.base_url, max_revisions=0)
     for case in cases:
