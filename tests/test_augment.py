@@ -136,6 +136,7 @@ def test_a_20_case_corpus_is_translated_and_passes_the_gates(
     assert manifest.status == "complete"
     assert manifest.source_run is not None and manifest.source_run["run_id"] == read_manifest(source).run_id
     assert all(tally.flagged == 0 and tally.failed_attempts == 0 for tally in manifest.gates.values())
+    assert manifest.gates["turn.back_translation"].mean_score == 100.0
     assert manifest.gates["turn.script"].checked >= sum(len(s.turns) for c in cases for s in c.sessions)
     # Accounting: the manifest's calls are the calls the server answered.
     total = manifest.usage["total"]
@@ -190,6 +191,7 @@ def test_a_translated_run_exports_and_loads_with_datasets(
         ("annotation", "turn.annotations", "sw"),
         ("untranslated", "turn.untranslated", "sw"),
         ("english", "turn.language", "sw"),
+        ("drift", "turn.back_translation", "fa"),
     ],
 )
 def test_each_gate_catches_its_own_corruption(

@@ -10,6 +10,7 @@ answers on purpose, each kind aimed at one quality gate:
     drop          the translation is empty
     annotation    the reply carries another code than the turn's
     untranslated  a run of source words is copied into the translation
+    drift         the translation looks right, but its back-translation is another text
 
 Requests are recognised by their reply schema's name (TurnTranslation, BackTranslation) and
 the target language by the "Target language: Name (code)" line of the system prompt.
@@ -30,7 +31,7 @@ import yaml
 from counselsynth.augment.languages import catalogue
 
 SCHEMAS = ("TurnTranslation", "BackTranslation")
-CORRUPTIONS = ("script", "english", "drop", "annotation", "untranslated")
+CORRUPTIONS = ("script", "english", "drop", "annotation", "untranslated", "drift")
 TARGET = re.compile(r"^Target language: [^\n(]*\((\w+)\)", re.MULTILINE)
 
 
@@ -82,6 +83,7 @@ class TranslationDouble:
         elif kind == "untranslated":
             copied = " ".join(source_text.split()[:6]) or "this was left as it was"
             reply["text"] = f"{text} {copied}"
+        # "drift": the text is not remembered, so its back-translation comes out as other words.
         return reply
 
     def _corruption(self, rng: random.Random) -> str | None:

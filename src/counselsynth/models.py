@@ -400,11 +400,19 @@ class GateTally(Strict):
     checked: int = 0
     failed_attempts: int = Field(default=0, description="attempts it rejected (each one was re-asked)")
     flagged: int = Field(default=0, description="turns or sessions that still failed after the retries")
+    scored: int = Field(default=0, description="final scores behind the gate, where it has one (chrF)")
+    score_sum: float = 0.0
 
     def add(self, other: GateTally) -> None:
         self.checked += other.checked
         self.failed_attempts += other.failed_attempts
         self.flagged += other.flagged
+        self.scored += other.scored
+        self.score_sum += other.score_sum
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_sum / self.scored if self.scored else None
 
 
 class Translation(Strict):

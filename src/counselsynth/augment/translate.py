@@ -175,13 +175,13 @@ class CaseTranslator:
             reply = await stream.ask(message, retry, TurnTranslation, f"{segment.number}:{attempt}")
             parsed = reply.parsed
             failures = self.gates.check_turn(segment, parsed.turn, parsed.code, parsed.text)
+            score: float | None = None
             if not failures and back is not None:
-                back_reply = await back.ask_alone(
-                    json.dumps({"text": parsed.text}, ensure_ascii=False), f"{segment.number}:{attempt}"
+                question = self.prompts.render(
+                    "back_translator/turn.jinja2", {"segment": json.dumps({"text": parsed.text}, ensure_ascii=False)}
                 )
+                back_reply = await back.ask_alone(question, f"{segment.number}:{attempt}")
                 score, failures = self.gates.check_back_translation(segment.text, back_reply.parsed.text)
-                if not failures:
-                    self.chrf_scores.append(score)
             for gate in {gate for gate, _ in failures}:
                 self._tally(f"turn.{gate}").failed_attempts += 1
             if not failures:
@@ -196,6 +196,11 @@ class CaseTranslator:
                     ),
                 },
             ]
+        if score is not None:
+            self.chrf_scores.append(score)
+            tally = self._tally("turn.back_translation")
+            tally.scored += 1
+            tally.score_sum += score
         flags = sorted({gate for gate, _ in failures})
         for gate in flags:
             self._tally(f"turn.{gate}").flagged += 1

@@ -103,12 +103,14 @@ def _print_languages() -> None:
 
 
 def gate_table(gates: dict[str, GateTally]) -> Table:
-    table = Table("gate", "checked", "failed attempts", "flagged", "flagged %", title="Quality gates")
+    table = Table("gate", "checked", "rejected", "flagged", "flagged %", "chrF", title="Quality gates")
     for level, names in (("turn", TURN_GATES), ("session", SESSION_GATES)):
         for name in names:
             tally = gates.get(f"{level}.{name}", GateTally())
             share = f"{tally.flagged / tally.checked:.1%}" if tally.checked else "-"
-            table.add_row(f"{level}.{name}", str(tally.checked), str(tally.failed_attempts), str(tally.flagged), share)
+            score = "-" if tally.mean_score is None else f"{tally.mean_score:.1f}"
+            row = (str(tally.checked), str(tally.failed_attempts), str(tally.flagged), share, score)
+            table.add_row(f"{level}.{name}", *row)
     return table
 
 
@@ -120,7 +122,11 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
         highlight=False,
     )
     out.print(gate_table(manifest.gates))
-    out.print(f"back-translation score: {chrf_signature()}", highlight=False)
+    out.print(
+        f"rejected: answers re-asked; flagged: still failing after the retries; chrF: mean back-translation "
+        f"score (sacrebleu {chrf_signature()})",
+        highlight=False,
+    )
     total = manifest.usage.get("total")
     if total is not None:
         cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
