@@ -181,6 +181,11 @@ def test_a_translated_run_exports_and_loads_with_datasets(
     assert set(rows["language"]) == {"am"}
     card = (tmp_path / "export" / "README.md").read_text()
     assert "- am" in card
+    assert "**This corpus is a machine translation** into `am`" in card
+    assert "| `turn.script` |" in card and "counselsynth augment SOURCE_RUN --to am" in card
+    run_config = (tmp_path / "export" / "run" / "run_config.yaml").read_text()
+    assert "# Rebuild with: counselsynth augment SOURCE_RUN --to am" in run_config
+    assert "model: openai/loopback" in run_config
 
 
 @pytest.mark.parametrize(
@@ -207,7 +212,9 @@ def test_each_gate_catches_its_own_corruption(
     assert caught.flagged * (gate_settings().retries + 1) <= caught.failed_attempts
     cases = list(read_cases(tmp_path / "out"))
     flagged = [t.flags for case in cases for s in case.sessions for t in s.turns if t.flags]
-    flagged += [flags for case in cases if case.translation for flags in case.translation.flagged_notes.values()]
+    flagged += [
+        flags for case in cases if case.translation for item, flags in case.translation.flagged.items() if "." in item
+    ]
     assert all(gate.split(".")[1] in flags for flags in flagged)
     assert len(flagged) == caught.flagged
 

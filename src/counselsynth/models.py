@@ -427,8 +427,10 @@ class Translation(Strict):
     adaptations: dict[str, str] = Field(description="source name or place -> its local replacement")
     gates: dict[str, GateTally]
     back_translation_chrf: list[float] = Field(default_factory=list, description="chrF of each sampled turn")
-    flagged_notes: dict[str, list[str]] = Field(
-        default_factory=dict, description="session notes and homework still failing gates, e.g. 's1.homework'"
+    flagged: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="what still fails gates besides turns (which carry their own flags): "
+        "'s1' (session 1 as a whole), 's1.session_notes', 's1.homework'",
     )
 
 

@@ -110,7 +110,7 @@ class Totals:
             "prompt_tokens_per_word": round(total.prompt_tokens / max(1, self.words), 3),
             "mean_prefix_share": round(self.prefix_share_sum / max(1, self.prefix_share_count), 4),
         }
-        if counselor_turns:
+        if counselor_turns and "counselor" in self.usage:  # a translated run made no counselor calls
             efficiency["counselor_calls_per_counselor_turn"] = round(
                 self.usage.get("counselor", Usage()).calls / counselor_turns, 3
             )

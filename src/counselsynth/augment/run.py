@@ -189,7 +189,7 @@ class Augmentation(CaseRun[SourceCase]):
             source_code=item.language,
             target_code=self.target_code,
             culture_note=self.settings.culture,
-            run_id=self.source.run_id,
+            source_run_id=self.source.run_id,
             engine=self.engine,
             prompts=self.prompts,
             gates=Gates(source_language, self.target, self.gate_settings),

@@ -54,7 +54,7 @@ class CaseTranslator:
     source_code: str
     target_code: str
     culture_note: str | None
-    run_id: str
+    source_run_id: str
     engine: Engine
     prompts: PromptLibrary
     gates: Gates
@@ -66,7 +66,7 @@ class CaseTranslator:
     usage: dict[str, Usage] = field(default_factory=dict)
     tallies: dict[str, GateTally] = field(default_factory=dict)
     chrf_scores: list[float] = field(default_factory=list)
-    flagged_notes: dict[str, list[str]] = field(default_factory=dict)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
 
     def _tally(self, gate: str) -> GateTally:
         return self.tallies.setdefault(gate, GateTally())
@@ -74,7 +74,7 @@ class CaseTranslator:
     async def translate(self) -> Case:
         sessions = [await self._session(session) for session in self.case.sessions]
         translation = Translation(
-            source_run_id=self.run_id,
+            source_run_id=self.source_run_id,
             source_case_id=self.case.case_id,
             source_language=self.source_code,
             target_language=self.target_code,
@@ -83,7 +83,7 @@ class CaseTranslator:
             adaptations=self.localized.replacements,
             gates=dict(sorted(self.tallies.items())),
             back_translation_chrf=[round(score, 2) for score in self.chrf_scores],
-            flagged_notes=self.flagged_notes,
+            flagged=self.flagged,
         )
         return self.case.model_copy(
             update={
@@ -92,6 +92,7 @@ class CaseTranslator:
                 "persona": self.localized.persona.model_dump(mode="json", exclude_none=True),
                 "sessions": sessions,
                 "usage": self.usage,
+                "warnings": [f"in the source run: {warning}" for warning in self.case.warnings],
                 "translation": translation,
             }
         )
@@ -127,8 +128,11 @@ class CaseTranslator:
                 )
             )
         summary = await self._summary(stream, session, len(turns))
-        for gate, _ in self.gates.check_session(session.turns, turns):
+        failed = sorted({gate for gate, _ in self.gates.check_session(session.turns, turns)})
+        for gate in failed:
             self._tally(f"session.{gate}").flagged += 1
+        if failed:
+            self.flagged[f"s{session.index}"] = failed
         for gate in ("turns", "annotations", "language", "length"):
             self._tally(f"session.{gate}").checked += 1
         return session.model_copy(update={"turns": turns, "summary": summary})
@@ -140,13 +144,13 @@ class CaseTranslator:
             return None
         notes = await self._translate(stream, None, Segment(turns + 1, "notes", NOTES, summary.summary))
         if notes.flags:
-            self.flagged_notes[f"s{session.index}.{NOTES}"] = notes.flags
+            self.flagged[f"s{session.index}.{NOTES}"] = notes.flags
         homework = summary.homework
         if homework:
             translated = await self._translate(stream, None, Segment(turns + 2, "notes", HOMEWORK, homework))
             homework = translated.text
             if translated.flags:
-                self.flagged_notes[f"s{session.index}.{HOMEWORK}"] = translated.flags
+                self.flagged[f"s{session.index}.{HOMEWORK}"] = translated.flags
         return summary.model_copy(update={"summary": notes.text, "homework": homework, "provenance": notes.provenance})
 
     def _sample(self, session: Session) -> set[int]:

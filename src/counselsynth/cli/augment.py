@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from counselsynth.augment.gates import SESSION_GATES, TURN_GATES, chrf_signature
+from counselsynth.augment.gates import chrf_signature, in_table_order
 from counselsynth.augment.languages import catalogue
 from counselsynth.augment.run import Augmentation, AugmentSettings
 from counselsynth.cli.app import app, out, reports_errors
@@ -104,13 +104,10 @@ def _print_languages() -> None:
 
 def gate_table(gates: dict[str, GateTally]) -> Table:
     table = Table("gate", "checked", "rejected", "flagged", "flagged %", "chrF", title="Quality gates")
-    for level, names in (("turn", TURN_GATES), ("session", SESSION_GATES)):
-        for name in names:
-            tally = gates.get(f"{level}.{name}", GateTally())
-            share = f"{tally.flagged / tally.checked:.1%}" if tally.checked else "-"
-            score = "-" if tally.mean_score is None else f"{tally.mean_score:.1f}"
-            row = (str(tally.checked), str(tally.failed_attempts), str(tally.flagged), share, score)
-            table.add_row(f"{level}.{name}", *row)
+    for name, tally in in_table_order(gates):
+        share = f"{tally.flagged / tally.checked:.1%}" if tally.checked else "-"
+        score = "-" if tally.mean_score is None else f"{tally.mean_score:.1f}"
+        table.add_row(name, str(tally.checked), str(tally.failed_attempts), str(tally.flagged), share, score)
     return table
 
 

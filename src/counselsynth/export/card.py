@@ -21,6 +21,7 @@ from datasets import DatasetInfo, Features, SplitDict, SplitInfo, Value
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCardData
 
+from counselsynth.augment.gates import in_table_order
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
 from counselsynth.export.census import PERSONA_DIMENSIONS, Census
@@ -257,6 +258,9 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "safety": inputs.catalog.safety,
         "safety_event_counts": _mix(census.safety_events),
         "safety_step_counts": _mix(census.safety_steps),
+        "translation": manifest.source_run,
+        "target_language": settings.get("target"),
+        "gates": in_table_order(manifest.gates),
         "fidelity": report,
         "fidelity_failures": [m for m in report.metrics if m.verdict == "fail"] if report else [],
         "citations": citations(report),

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,8 +41,9 @@ def run_config(manifest: RunManifest) -> dict[str, Any]:
         "seed": manifest.seed,
         "limit": settings.get("limit"),
         "max_revisions": settings.get("max_revisions"),
+        "language": settings.get("language") if manifest.source_run is None else None,
     }
-    if not manifest.offline:
+    if not manifest.offline or manifest.source_run is not None:
         # One default model and an override for every agent that used another one.
         default = manifest.models.get("counselor") or next(iter(manifest.models.values()), None)
         config["model"] = default
@@ -54,11 +56,23 @@ def run_config(manifest: RunManifest) -> dict[str, Any]:
 
 def run_config_yaml(manifest: RunManifest, extra_secrets: Iterable[str] = ()) -> str:
     inputs = "\n".join(f"#   {path}  sha256 {sha}" for path, sha in manifest.inputs.items())
-    header = (
-        f"# Settings of counselsynth run {manifest.run_id}, derived from its manifest.\n"
-        "# Regenerate with: counselsynth generate PERSONAS --config run_config.yaml --out DIR\n"
-        f"# using the persona files the run read:\n{inputs}\n"
-    )
+    source = manifest.source_run
+    if source is None:
+        header = (
+            f"# Settings of counselsynth run {manifest.run_id}, derived from its manifest.\n"
+            "# Regenerate with: counselsynth generate PERSONAS --config run_config.yaml --out DIR\n"
+            f"# using the persona files the run read:\n{inputs}\n"
+        )
+    else:
+        header = (
+            f"# Settings of counselsynth run {manifest.run_id}, a translation, derived from its manifest.\n"
+            f"# Rebuild with: counselsynth augment SOURCE_RUN --to {manifest.settings.get('target')} "
+            "--config run_config.yaml --out DIR\n"
+            f"# from the source run {source.get('run_id')}, whose dialogues.jsonl has sha256 "
+            f"{source.get('dialogues_sha256')}\n"
+        )
+        if manifest.settings.get("culture"):
+            header += f"# and --culture {json.dumps(manifest.settings['culture'], ensure_ascii=False)}\n"
     if not manifest.offline:
         header += "# Add api_base / api_key_env for your provider: runs do not record them.\n"
     body = yaml.safe_dump(run_config(manifest), sort_keys=False, allow_unicode=True)
