@@ -7,6 +7,7 @@ here with exponential backoff and jitter. Every call has an explicit timeout.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -23,7 +24,6 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from counselsynth.engines.base import Reply, Request, T, provenance
 from counselsynth.engines.cache import ResponseCache, request_key
 from counselsynth.engines.ratelimit import RateLimiter
-from counselsynth.engines.slots import PrioritySlots
 from counselsynth.errors import EngineError, InputError, ReplyValidationError
 from counselsynth.models import AgentName, Strict, Usage
 
@@ -108,7 +108,7 @@ class LLMEngine:
     _router: Any = None
     # Models litellm has no price for: asking again costs a raised exception per call.
     _unpriced: set[str] = field(default_factory=set)
-    _slots: PrioritySlots | None = None
+    _slots: asyncio.Semaphore | None = None
 
     def __post_init__(self) -> None:
         if self.config.router:
@@ -124,7 +124,7 @@ class LLMEngine:
         """At most `in_flight` requests at once. The slot is held only for the HTTP request itself,
         not during backoff or while the pipeline works between calls, so a case that is busy or
         waiting to retry never idles a slot that another case could use."""
-        self._slots = PrioritySlots(in_flight)
+        self._slots = asyncio.Semaphore(in_flight)
 
     def text_language(self, requested: str) -> str:
         return requested.split("-")[0]
@@ -175,7 +175,7 @@ class LLMEngine:
         usage = Usage()
         content = ""
         for _ in range(self.config.max_repairs + 1):
-            response = await self._call(settings, messages, mode, request.reply_schema, usage, request.priority)
+            response = await self._call(settings, messages, mode, request.reply_schema, usage)
             content = response.choices[0].message.content or ""
             try:
                 parsed = request.reply_schema.model_validate_json(_FENCE.sub("", content.strip()))
@@ -221,7 +221,6 @@ class LLMEngine:
         mode: StructuredMode,
         schema: type[BaseModel],
         usage: Usage,
-        priority: float = 0.0,
     ) -> Any:
         litellm = _litellm()
         kwargs: dict[str, Any] = {
@@ -261,7 +260,7 @@ class LLMEngine:
                     if self._slots is None:
                         response = await call(**kwargs)
                     else:
-                        async with self._slots.hold(priority):
+                        async with self._slots:
                             response = await call(**kwargs)
                     if not getattr(response, "choices", None):
                         raise _MalformedResponse("no choices in the response")
