@@ -330,3 +330,18 @@ def test_a_killed_augment_run_resumes_without_duplicates_or_new_calls(source: Pa
     kept_calls = sum(u.calls for c in kept for u in Case.model_validate_json(kept[c]).usage.values())
     assert manifest.counts["cache_hits"] > 0
     assert resumed_calls == manifest.usage["total"].calls - kept_calls - manifest.counts["cache_hits"]
+
+
+def test_the_language_catalogue_is_consistent_with_the_locales_and_the_identifier() -> None:
+    from counselsynth.augment.identify import known
+    from counselsynth.augment.languages import catalogue
+    from counselsynth.personas.distributions import load_distributions
+
+    locales = load_distributions().locales.locales
+    for code, lang in catalogue().items():
+        assert lang.locale in locales, code
+        assert lang.langid is None or known(lang.langid), code
+        # A language's own name is written in its scripts: a misspelt script name fails here.
+        assert script_share(lang.native, lang.scripts) == 1.0, code
+    code, stdout, _ = run_cli("augment", "--list-languages")
+    assert code == 0 and "Swahili" in stdout and "ETHIOPIC" in stdout

@@ -25,7 +25,9 @@ Opt = typer.Option
 @app.command()
 @reports_errors
 def augment(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (dialogues.jsonl + manifest.json).")],
+    run_dir: Annotated[
+        Path | None, typer.Argument(help="A finished run folder (dialogues.jsonl + manifest.json).")
+    ] = None,
     to: Annotated[str, Opt("--to", help="Target language code, e.g. fa, sw, am (see --list-languages).")] = "",
     out_dir: Annotated[Path | None, Opt("--out", help="New folder for the translated run.")] = None,
     culture: Annotated[str | None, Opt(help="A note on the cultural setting, passed to the translator.")] = None,
@@ -46,6 +48,8 @@ def augment(
     if list_languages:
         _print_languages()
         return
+    if run_dir is None:
+        raise InputError("RUN_DIR is required: the finished run to translate")
     if not to:
         raise InputError("--to LANG is required (see --list-languages)")
     if out_dir is None:
