@@ -3,8 +3,8 @@
 Words are runs of letters, digits and apostrophes ("don't" is one word, "mm-hmm" two; an underscore
 separates words), which reproduces the word counts published for AnnoMI (counselor 16.3 and client
 15.2 words per utterance in the high-quality transcripts). In scripts written without spaces
-(Chinese, Japanese, Thai, ...) each character counts as one word. A position third is the utterance's index over the
-session's utterance count, cut into thirds.
+(Chinese, Japanese, Thai, ...) each character counts as one word. A position third is the
+utterance's index over the session's utterance count, cut into thirds.
 """
 
 from __future__ import annotations
