@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import platform
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +40,20 @@ Item = TypeVar("Item")
 # LLM runs open this many cases per request slot (see Generation.open_cases): simulated on this
 # pipeline's case lengths, 4 keeps the slots busy to the end of a run; more buys only memory.
 OPEN_CASES_PER_SLOT = 4
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("counselsynth", "langgraph", "litellm", "pydantic", "py3langid", "sacrebleu"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
 
 
 class Totals:

@@ -13,14 +13,10 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
-import platform
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,7 +33,7 @@ from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
-from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals
+from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
 
 AUTO = "auto"
 CHECKPOINTS = "checkpoints.sqlite"
@@ -84,16 +80,6 @@ def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings:
             persona = localize(persona, settings.language, settings.seed).persona
         plans.append(CasePlan(f"{persona.id}-{framework}", persona, framework))
     return plans
-
-
-def versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("counselsynth", "langgraph", "litellm", "pydantic", "py3langid", "sacrebleu"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
 
 
 def _recursion_limit(catalog: FrameworkCatalog, framework: str, settings: RunSettings) -> int:
@@ -218,7 +204,9 @@ class Generation(CaseRun[CasePlan]):
         if not self.plans:
             raise InputError("no valid personas to generate from")
         self.factory = CaseFactory(catalog, prompts, engine, settings, [p.framework for p in self.plans])
-        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        if isinstance(engine, LLMEngine):
+            engine.limit_calls(settings.concurrency)
+        self.run_id = new_run_id()
         self._inputs = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in personas.files}
 
     @property
@@ -302,7 +290,6 @@ class Generation(CaseRun[CasePlan]):
         if self.workers > 1:
             return 2 * self.workers
         if isinstance(self.engine, LLMEngine):
-            self.engine.limit_calls(self.settings.concurrency)
             return OPEN_CASES_PER_SLOT * self.settings.concurrency
         return self.settings.concurrency
 

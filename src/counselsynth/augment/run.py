@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +26,7 @@ from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import DataFileError, EngineError, InputError
 from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.prompts import PromptLibrary
-from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals
-from counselsynth.runner import versions
+from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
 
 AGENTS = ("translator", "back_translator")
 
@@ -69,9 +66,12 @@ class Augmentation(CaseRun[SourceCase]):
         self.target_code = primary(settings.target)
         self.gate_settings = gate_settings()
         self.source = self._check_source()
-        self.items, self.skipped = self._plan()
-        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        self.items, self.skipped, self.source_sha256 = self._plan()
+        data = b"".join((HERE / name).read_bytes() for name in ("languages.yaml", "gates.yaml"))
+        self.gates_sha256 = hashlib.sha256(data).hexdigest()
+        self.run_id = new_run_id()
         self._verdicts: list[tuple[bool, str]] = []
+        engine.limit_calls(settings.concurrency)
 
     def _check_source(self) -> RunManifest:
         source = self.settings.source_dir
@@ -87,14 +87,17 @@ class Augmentation(CaseRun[SourceCase]):
             raise InputError("--out must be a new folder, not the source run")
         return manifest
 
-    def _plan(self) -> tuple[list[SourceCase], list[str]]:
-        """The source cases by byte offset (records are read one at a time, when translated)."""
+    def _plan(self) -> tuple[list[SourceCase], list[str], str]:
+        """The source cases by byte offset (records are read one at a time, when translated),
+        the cases already in the target language, and the sha256 of the source dialogues."""
         items: list[SourceCase] = []
         skipped: list[str] = []
         path = self.settings.source_dir / DIALOGUES
+        digest = hashlib.sha256()
         offset = 0
         with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
+                digest.update(line)
                 try:
                     head = json.loads(line)
                     case_id, text_language = str(head["case_id"]), str(head["language"])
@@ -110,41 +113,29 @@ class Augmentation(CaseRun[SourceCase]):
             items = items[: self.settings.limit]
         if not items:
             check_pair(self.target_code, self.target_code)  # every case is in the target language
-        return items, skipped
+        return items, skipped, digest.hexdigest()
 
     def case_id(self, item: SourceCase) -> str:
         return item.case_id
 
     def open_cases(self) -> int:
-        self.engine.limit_calls(self.settings.concurrency)
         return OPEN_CASES_PER_SLOT * self.settings.concurrency
 
     def cache_hits(self) -> int:
         return self.engine.cache.hits if self.engine.cache is not None else 0
 
     def fingerprint(self) -> dict[str, Any]:
-        data = b"".join((HERE / name).read_bytes() for name in ("languages.yaml", "gates.yaml"))
         return {
             "source_run_id": self.source.run_id,
-            "source_sha256": self._source_sha256,
+            "source_sha256": self.source_sha256,
             "target": self.target_code,
             "culture": self.settings.culture,
             "seed": self.settings.seed,
             "limit": self.settings.limit,
             "engine": self.engine.name,
             "models": {agent: self.engine.model_for(agent) for agent in AGENTS},  # type: ignore[arg-type]
-            "gates_sha256": hashlib.sha256(data).hexdigest(),
+            "gates_sha256": self.gates_sha256,
         }
-
-    @property
-    def _source_sha256(self) -> str:
-        if not hasattr(self, "_sha"):
-            digest = hashlib.sha256()
-            with (self.settings.source_dir / DIALOGUES).open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            self._sha = digest.hexdigest()
-        return self._sha
 
     def manifest(self, status: RunStatus, **extra: Any) -> RunManifest:
         source = self.source
@@ -163,7 +154,7 @@ class Augmentation(CaseRun[SourceCase]):
             seed=self.settings.seed,
             settings={**self.fingerprint(), "concurrency": self.settings.concurrency},
             versions=versions(),
-            inputs={str(self.settings.source_dir / DIALOGUES): self._source_sha256},
+            inputs={str(self.settings.source_dir / DIALOGUES): self.source_sha256},
             framework_hashes=source.framework_hashes,
             prompt_hashes={n: h for n, h in self.prompts.hashes().items() if n.split("/")[0] in AGENTS},
             policy_hashes={},
@@ -173,7 +164,7 @@ class Augmentation(CaseRun[SourceCase]):
             source_run={
                 "path": str(self.settings.source_dir),
                 "run_id": source.run_id,
-                "dialogues_sha256": self._source_sha256,
+                "dialogues_sha256": self.source_sha256,
             },
             **extra,
         )
@@ -193,7 +184,6 @@ class Augmentation(CaseRun[SourceCase]):
             engine=self.engine,
             prompts=self.prompts,
             gates=Gates(source_language, self.target, self.gate_settings),
-            settings=self.gate_settings,
             seed=self.settings.seed,
             on_language_verdict=self._language_verdict,
         )

@@ -18,10 +18,19 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from counselsynth.augment.gates import TURN_GATES, Failure, Gates, Segment
-from counselsynth.augment.languages import GateSettings
 from counselsynth.augment.localize import Localized
 from counselsynth.engines.base import Engine, Request, T, prefix_share, prompt_text
-from counselsynth.models import AgentName, Case, GateTally, Session, SessionSummary, Translation, Turn, Usage
+from counselsynth.models import (
+    AgentName,
+    Case,
+    GateTally,
+    Provenance,
+    Session,
+    SessionSummary,
+    Translation,
+    Turn,
+    Usage,
+)
 from counselsynth.prompts import PromptLibrary
 
 NOTES = "session_notes"
@@ -42,7 +51,7 @@ class BackTranslation(BaseModel):
 class Outcome:
     text: str
     flags: list[str]
-    provenance: Any
+    provenance: Provenance | None
 
 
 @dataclass
@@ -58,7 +67,6 @@ class CaseTranslator:
     engine: Engine
     prompts: PromptLibrary
     gates: Gates
-    settings: GateSettings
     seed: int
     # Called with each language-gate verdict after retries (True = still failing): the run
     # stops early when a model plainly does not write the target language.
@@ -155,11 +163,11 @@ class CaseTranslator:
 
     def _sample(self, session: Session) -> set[int]:
         """Turns to back-translate: a seeded share of the turns long enough to score, at least one."""
-        share = self.settings.back_translation.sample
+        share = self.gates.settings.back_translation.sample
         candidates = [
             number
             for number, turn in enumerate(session.turns, start=1)
-            if len(turn.text) >= self.settings.length.min_source_chars
+            if len(turn.text) >= self.gates.settings.length.min_source_chars
         ]
         if not share or not candidates:
             return set()
@@ -175,7 +183,7 @@ class CaseTranslator:
         message = self.prompts.render("translator/turn.jinja2", {"segment": _segment_json(segment)})
         retry: list[dict[str, str]] = []
         failures: list[Failure] = []
-        for attempt in range(self.settings.retries + 1):
+        for attempt in range(self.gates.settings.retries + 1):
             reply = await stream.ask(message, retry, TurnTranslation, f"{segment.number}:{attempt}")
             parsed = reply.parsed
             failures = self.gates.check_turn(segment, parsed.turn, parsed.code, parsed.text)

@@ -12,7 +12,7 @@ from counselsynth.augment.gates import chrf_signature, in_table_order
 from counselsynth.augment.languages import catalogue
 from counselsynth.augment.run import Augmentation, AugmentSettings
 from counselsynth.cli.app import app, out, reports_errors
-from counselsynth.cli.progress import run_with_progress
+from counselsynth.cli.progress import print_usage, run_with_progress
 from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import InputError
 from counselsynth.models import GateTally, RunManifest
@@ -128,16 +128,7 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
         f"score (sacrebleu {chrf_signature()})",
         highlight=False,
     )
-    total = manifest.usage.get("total")
-    if total is not None:
-        cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
-        out.print(
-            f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
-            f"{counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
-            f"{total.completion_tokens} completion tokens, cost {cost}; "
-            f"prefix share {manifest.efficiency.get('mean_prefix_share', 0):.2f}",
-            highlight=False,
-        )
+    print_usage(manifest)
     for skipped in manifest.skipped:
         out.print(f"not translated: {skipped}", highlight=False)
     out.print(f"wrote {out_dir / 'dialogues.jsonl'} and {out_dir / 'manifest.json'}", highlight=False)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
-from counselsynth.cli.progress import run_with_progress
+from counselsynth.cli.progress import print_usage, run_with_progress
 from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
 from counselsynth.models import RunManifest
@@ -155,17 +155,5 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
             _fmt(stat[f"{framework}.pct_mi_adherent"], True),
         )
     out.print(table)
-    total = manifest.usage.get("total")
-    if total is not None:
-        cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
-        eff = manifest.efficiency
-        out.print(
-            f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
-            f"{manifest.counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
-            f"{total.completion_tokens} completion tokens, cost {cost}; "
-            f"{eff.get('calls_per_session', 0)} calls per session, "
-            f"{eff.get('prompt_tokens_per_word', 0)} prompt tokens per word of dialogue, "
-            f"prefix share {eff.get('mean_prefix_share', 0):.2f}",
-            highlight=False,
-        )
+    print_usage(manifest)
     out.print(f"wrote {out_dir / 'dialogues.jsonl'} and {out_dir / 'manifest.json'}", highlight=False)

@@ -1,4 +1,5 @@
-"""The live progress bar of a run, with calls, tokens and cost as they add up."""
+"""The live progress bar of a run, with calls, tokens and cost as they add up, and the usage line
+of its summary."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from counselsynth.cli.app import err
-from counselsynth.models import Usage
+from counselsynth.cli.app import err, out
+from counselsynth.models import RunManifest, Usage
 from counselsynth.runloop import CaseRun, RunResult, Totals
 
 
@@ -40,3 +41,20 @@ def run_with_progress(label: str, run: CaseRun[Any]) -> RunResult:
     if result.resumed:
         err.print(f"resumed: {result.resumed} cases were already finished and were kept", markup=False)
     return result
+
+
+def print_usage(manifest: RunManifest) -> None:
+    total = manifest.usage.get("total")
+    if total is None:
+        return
+    cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
+    eff = manifest.efficiency
+    out.print(
+        f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
+        f"{manifest.counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
+        f"{total.completion_tokens} completion tokens, cost {cost}; "
+        f"{eff.get('calls_per_session', 0)} calls per session, "
+        f"{eff.get('prompt_tokens_per_word', 0)} prompt tokens per word of dialogue, "
+        f"prefix share {eff.get('mean_prefix_share', 0):.2f}",
+        highlight=False,
+    )

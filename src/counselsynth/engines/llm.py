@@ -13,6 +13,7 @@ import os
 import re
 import socket
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -257,11 +258,8 @@ class LLMEngine:
                         usage.retries += 1
                     await limiter.acquire(estimate)
                     call = self._router.acompletion if self._router is not None else litellm.acompletion
-                    if self._slots is None:
+                    async with self._slots or nullcontext():
                         response = await call(**kwargs)
-                    else:
-                        async with self._slots:
-                            response = await call(**kwargs)
                     if not getattr(response, "choices", None):
                         raise _MalformedResponse("no choices in the response")
         except Exception as exc:
