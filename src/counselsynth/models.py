@@ -343,9 +343,14 @@ class Turn(Strict):
 
     def plain(self) -> dict[str, Any]:
         """The turn as JSON-ready data, computed once: turns do not change after they are spoken."""
-        if self._plain is None:
-            self._plain = self.model_dump(mode="json")
-        return self._plain
+        # Read the private slot directly: `self._plain` goes through BaseModel.__getattr__, which
+        # costs microseconds, and every checkpoint asks for every turn of the case.
+        private = self.__pydantic_private__
+        assert private is not None
+        cached: dict[str, Any] | None = private["_plain"]
+        if cached is None:
+            cached = private["_plain"] = self.model_dump(mode="json")
+        return cached
 
     @model_validator(mode="after")
     def _annotated(self) -> Turn:
