@@ -13,7 +13,7 @@ from counselsynth.agents import critic
 from counselsynth.engines import OfflineEngine
 from counselsynth.frameworks import FrameworkCatalog, load_catalog
 from counselsynth.graph import CaseContext, CaseState
-from counselsynth.graph.build import route_after_client_turn, route_after_critique, route_after_summarize
+from counselsynth.graph.build import route_after_critique, route_after_exchange, route_after_summarize
 from counselsynth.models import Critique, Persona, Turn, TurnAnnotations
 from counselsynth.policy import load_policy
 from counselsynth.prompts import PromptLibrary
@@ -188,13 +188,13 @@ def test_routers() -> None:
     passed = Critique(passed=True, scores={}, mean_score=4.0)
     plan = [{"focus": "x", "phases": [("engaging", 2)]}]
     state: CaseState = {"plan": plan, "session_index": 1, "turns": _turns(["other"])}  # type: ignore[typeddict-item]
-    assert route_after_client_turn(state) == "counselor_turn"
+    assert route_after_exchange(state) == "exchange"
     state["turns"] = _turns(["other", "other"])
-    assert route_after_client_turn(state) == "critique"
+    assert route_after_exchange(state) == "critique"
     assert route_after_critique({"critiques": [failed], "revision": 0}, runtime) == "revise"
     assert route_after_critique({"critiques": [failed], "revision": 2}, runtime) == "summarize"
     assert route_after_critique({"critiques": [passed], "revision": 0}, runtime) == "summarize"
-    assert route_after_summarize({"session_index": 2}, runtime) == "open_session"
+    assert route_after_summarize({"session_index": 2}, runtime) == "exchange"
     assert route_after_summarize({"session_index": 3}, runtime) == "__end__"
 
 

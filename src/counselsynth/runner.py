@@ -83,9 +83,9 @@ def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings:
 
 
 def _recursion_limit(catalog: FrameworkCatalog, framework: str, settings: RunSettings) -> int:
-    # Each turn is one graph step; LangGraph's default limit of 25 would cut a session short.
+    # Each exchange is one graph step; LangGraph's default limit of 25 would cut a session short.
     longest = sum(p.exchanges[1] for p in catalog.get(framework).phases) + 6
-    return settings.sessions * (settings.max_revisions + 1) * (2 * longest + 4) + 10
+    return settings.sessions * (settings.max_revisions + 1) * (longest + 4) + 10
 
 
 class CaseFactory:

@@ -34,18 +34,22 @@ async def plan(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     return {**start, "plan": planner.plan(ctx, reply), "usage": {"planner": reply.usage}}
 
 
-async def counselor_turn(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
+async def exchange(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
+    """The counselor's turn and the client's answer, as one graph step.
+
+    One step per exchange rather than per turn halves LangGraph's per-step work and the
+    checkpoints written with sync durability. A case killed between the two calls repeats the
+    counselor's call on resume, and the response cache answers it without a new request.
+    """
     ctx = runtime.context
     code = counselor.choose_code(ctx, state)
-    reply = await ctx.engine.complete(counselor.request(ctx, state, code))
-    turn = counselor.turn(reply, code, state)
-    return {"turns": [*state.get("turns", []), turn], "usage": {"counselor": reply.usage}}
-
-
-async def client_turn(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
-    ctx = runtime.context
-    reply = await ctx.engine.complete(client.request(ctx, state))
-    return {"turns": [*state["turns"], client.turn(ctx, reply)], "usage": {"client": reply.usage}}
+    said = await ctx.engine.complete(counselor.request(ctx, state, code))
+    turns = [*state.get("turns", []), counselor.turn(said, code, state)]
+    answer = await ctx.engine.complete(client.request(ctx, {**state, "turns": turns}))
+    return {
+        "turns": [*turns, client.turn(ctx, answer)],
+        "usage": {"counselor": said.usage, "client": answer.usage},
+    }
 
 
 async def critique(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
