@@ -32,6 +32,9 @@ class PromptLibrary:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             autoescape=False,
+            # A template is read once per run: no stat() before every render, and a file edited
+            # mid-run cannot make the text disagree with the template hash already recorded.
+            auto_reload=False,
         )
         self._hashes: dict[str, str] = {}
 
