@@ -550,3 +550,27 @@ def test_a_fidelity_report_that_carries_its_own_citation_is_cited_as_given(run_d
     assert "(reference: `ESConv`). Overall verdict: **pass**." in card
     assert "**ESConv**. License: CC BY-NC 4.0" in card
     assert "Liu et al. (2021). Towards Emotional Support Dialog Systems." in card
+
+
+def test_the_authors_folders_never_reach_the_export(tmp_path: Path) -> None:
+    # Absolute paths name the author's machine; the export keeps file names below the inputs' folder.
+    from conftest import persona_record, write_personas
+
+    home = tmp_path / "home" / "alice" / "study"
+    home.mkdir(parents=True)
+    write_personas(home / "a.yaml", [persona_record(id="p-a"), persona_record(id="p-bad", age="old")])
+    write_personas(home / "b.yaml", [persona_record(id="p-b")])
+    run = tmp_path / "run"
+    code, _, stderr = run_cli("generate", str(home), "--out", str(run), "--sessions", "1", "--skip-invalid")
+    assert code == 0, stderr
+    assert str(home) in (run / "manifest.json").read_text()  # the run itself keeps the paths it was given
+    code, _, stderr = run_cli("export", str(run), "--out", str(tmp_path / "hf"), "--split", "train=1")
+    assert code == 0, stderr
+    for path in (tmp_path / "hf").rglob("*"):
+        if path.is_file():
+            assert b"alice" not in path.read_bytes(), path
+    manifest = json.loads((tmp_path / "hf" / "run" / "manifest.json").read_text())
+    assert sorted(manifest["inputs"]) == sorted(manifest["settings"]["inputs"]) == ["a.yaml", "b.yaml"]
+    assert manifest["skipped"] == ["a.yaml, record 2, field 'age': unknown field"]
+    config = (tmp_path / "hf" / "run" / "run_config.yaml").read_text()
+    assert "#   a.yaml  sha256" in config and "#   b.yaml  sha256" in config

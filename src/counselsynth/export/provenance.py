@@ -2,7 +2,8 @@
 
 - `run/manifest.json`: the run's manifest as written by `generate` (status, settings, versions,
   hashes, counts). Any value of a key- or token-like environment variable is masked first, so a
-  secret can never reach the hub through it.
+  secret can never reach the hub through it, and absolute paths lose the folder that holds the
+  run's inputs, which describes the author's machine, not the data.
 - `run/run_config.yaml`: the run's settings as a `--config` file for `counselsynth generate`,
   derived from the manifest and checked to load as a RunConfig. Endpoints and API-key variables
   are not recorded by a run, so they are not in it either.
@@ -11,7 +12,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
+from pathlib import PurePath
 from typing import Any
 
 import yaml
@@ -29,8 +32,33 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
     return redact(text, [*secrets_in_environment(), *(s for s in extra if s)])
 
 
+def local_folder(manifest: RunManifest) -> str | None:
+    """The folder that holds all the run's absolute input paths, to be dropped from them: persona
+    files keep their names and a source run its own folder name (the sha256 beside each
+    identifies it), and nothing of the author's machine (`/home/alice/...`) is left."""
+    paths = [PurePath(p) for p in manifest.inputs]
+    if manifest.source_run is not None and "path" in manifest.source_run:
+        paths.append(PurePath(manifest.source_run["path"]))
+    folders = [p.parent for p in paths if p.is_absolute()]
+    if not folders:
+        return None
+    common = PurePath(os.path.commonpath(folders))
+    return None if common.parent == common else str(common)
+
+
+def published(manifest: RunManifest) -> RunManifest:
+    """The manifest as it may leave the machine: without the local folders in any of its fields
+    (inputs, settings, source run, the messages about skipped records)."""
+    folder = local_folder(manifest)
+    if folder is None:
+        return manifest
+    # Replaced in the JSON text, so the folder goes wherever it was written, messages included.
+    prefix = json.dumps(os.path.join(folder, ""))[1:-1]
+    return RunManifest.model_validate_json(manifest.model_dump_json().replace(prefix, ""))
+
+
 def manifest_copy(manifest: RunManifest, extra_secrets: Iterable[str] = ()) -> str:
-    return mask_secrets(manifest.model_dump_json(indent=2), extra_secrets) + "\n"
+    return mask_secrets(published(manifest).model_dump_json(indent=2), extra_secrets) + "\n"
 
 
 def run_config(manifest: RunManifest) -> dict[str, Any]:
@@ -55,6 +83,7 @@ def run_config(manifest: RunManifest) -> dict[str, Any]:
 
 
 def run_config_yaml(manifest: RunManifest, extra_secrets: Iterable[str] = ()) -> str:
+    manifest = published(manifest)
     inputs = "\n".join(f"#   {path}  sha256 {sha}" for path, sha in manifest.inputs.items())
     source = manifest.source_run
     if source is None:
