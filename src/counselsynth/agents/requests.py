@@ -82,4 +82,16 @@ def build_request(
         reply_schema=schema,
         seed=ctx.seed_for(agent, state_key(state)),
         prefix_share=prefix_share(previous, text),
+        priority=remaining_calls(state),
     )
+
+
+def remaining_calls(state: CaseState) -> float:
+    """The calls this case still expects from its plan: a client and a counselor call per planned
+    exchange, a critic and a summarizer call per session (revisions cannot be foreseen)."""
+    plan = state.get("plan")
+    if not plan:
+        return float("inf")  # the planner's call: nothing is known yet, so start the case now
+    current = state.get("session_index", 1)
+    ahead = sum(2 * sum(n for _, n in session["phases"]) + 2 for session in plan[current - 1 :])
+    return float(max(1, ahead - len(state.get("turns", []))))

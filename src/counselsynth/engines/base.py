@@ -30,6 +30,9 @@ class Request(Generic[T]):
     # Share of this prompt that repeats, as a prefix, the same agent's previous prompt in the
     # same session attempt (None for the first call): what provider prefix caches can reuse.
     prefix_share: float | None = None
+    # Calls the case still expects to make, this one included: an engine that queues requests
+    # serves the case with the most work left first (see engines/slots.py).
+    priority: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

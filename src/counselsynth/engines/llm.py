@@ -7,7 +7,6 @@ here with exponential backoff and jitter. Every call has an explicit timeout.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from counselsynth.engines.base import Reply, Request, T, provenance
 from counselsynth.engines.cache import ResponseCache, request_key
 from counselsynth.engines.ratelimit import RateLimiter
+from counselsynth.engines.slots import PrioritySlots
 from counselsynth.errors import EngineError, InputError, ReplyValidationError
 from counselsynth.models import AgentName, Strict, Usage
 
@@ -109,7 +109,7 @@ class LLMEngine:
     _router: Any = None
     # Models litellm has no price for: asking again costs a raised exception per call.
     _unpriced: set[str] = field(default_factory=set)
-    _slots: asyncio.Semaphore | None = None
+    _slots: PrioritySlots | None = None
 
     def __post_init__(self) -> None:
         if self.config.router:
@@ -125,7 +125,7 @@ class LLMEngine:
         """At most `in_flight` requests at once. The slot is held only for the HTTP request itself,
         not during backoff or while the pipeline works between calls, so a case that is busy or
         waiting to retry never idles a slot that another case could use."""
-        self._slots = asyncio.Semaphore(in_flight)
+        self._slots = PrioritySlots(in_flight)
 
     def text_language(self, requested: str) -> str:
         return requested.split("-")[0]
@@ -176,7 +176,7 @@ class LLMEngine:
         usage = Usage()
         content = ""
         for _ in range(self.config.max_repairs + 1):
-            response = await self._call(settings, messages, mode, request.reply_schema, usage)
+            response = await self._call(settings, messages, mode, request.reply_schema, usage, request.priority)
             content = response.choices[0].message.content or ""
             try:
                 parsed = request.reply_schema.model_validate_json(_FENCE.sub("", content.strip()))
@@ -222,6 +222,7 @@ class LLMEngine:
         mode: StructuredMode,
         schema: type[BaseModel],
         usage: Usage,
+        priority: float = 0.0,
     ) -> Any:
         litellm = _litellm()
         kwargs: dict[str, Any] = {
@@ -258,7 +259,7 @@ class LLMEngine:
                         usage.retries += 1
                     await limiter.acquire(estimate)
                     call = self._router.acompletion if self._router is not None else litellm.acompletion
-                    async with self._slots or nullcontext():
+                    async with self._slots.hold(priority) if self._slots is not None else nullcontext():
                         response = await call(**kwargs)
                     if not getattr(response, "choices", None):
                         raise _MalformedResponse("no choices in the response")
