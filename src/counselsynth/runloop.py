@@ -9,14 +9,15 @@ writes the manifest as `running`, then `complete` or `interrupted`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import platform
 import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -54,6 +55,20 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     return found
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep what exists before the cases start (modules, litellm's tables, personas, frameworks)
+    out of the garbage collector's full collections for the run. Those walk every tracked
+    object; with litellm loaded one took up to 330 ms, a pause in which every response that
+    arrives waits and holds its request slot. Frozen, the longest was 130 ms."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Totals:
@@ -198,7 +213,7 @@ class CaseRun(ABC, Generic[Item]):
         status: RunStatus = "interrupted"
         try:
             async with self.resources():
-                with CaseWriter(out) as writer:
+                with CaseWriter(out) as writer, frozen_heap():
                     gate = asyncio.Semaphore(self.open_cases())
 
                     async def one(item: Item) -> None:
