@@ -28,6 +28,7 @@ from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
+from counselsynth.graph.build import GRAPH_REVISION
 from counselsynth.graph.checkpoints import sqlite_checkpointer
 from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
@@ -129,9 +130,10 @@ class CaseFactory:
             sessions=self.settings.sessions,
             max_revisions=self.settings.max_revisions,
         )
+        thread = f"{plan.case_id}@graph{GRAPH_REVISION}"
         config: RunnableConfig = {
             "recursion_limit": _recursion_limit(self.catalog, plan.framework, self.settings),
-            "configurable": {"thread_id": plan.case_id},
+            "configurable": {"thread_id": thread},
         }
         start: CaseState | None = {}
         if self.checkpointer is None:
@@ -145,7 +147,7 @@ class CaseFactory:
             result = await self.graph.ainvoke(start, config=config, context=ctx, durability="sync")
         state = cast(CaseState, result)
         if self.checkpointer is not None:
-            await self.checkpointer.adelete_thread(plan.case_id)
+            await self.checkpointer.adelete_thread(thread)
         warnings = []
         if language != plan.persona.language.split("-")[0]:
             warnings.append(

@@ -33,7 +33,9 @@ def generate(
     seed: Annotated[int | None, Opt(help="Seed; the same seed gives the same corpus. [default: 0]")] = None,
     limit: Annotated[int | None, Opt(min=1, help="Use only the first K personas.")] = None,
     max_revisions: Annotated[int | None, Opt(min=0, max=10, help="Critic revisions per session. [default: 2]")] = None,
-    concurrency: Annotated[int | None, Opt(min=1, max=1024, help="Cases in flight at once. [default: 8]")] = None,
+    concurrency: Annotated[
+        int | None, Opt(min=1, max=1024, help="LLM requests in flight at once (offline: cases). [default: 8]")
+    ] = None,
     workers: Annotated[int, Opt(min=0, max=64, help="Offline engine processes; 0 = one per core.")] = 0,
     language: Annotated[
         str | None,
