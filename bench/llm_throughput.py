@@ -4,7 +4,7 @@ Runs the real pipeline (litellm → loopback OpenAI-compatible server in another
 CPU is not counted) for N cases × 2 sessions at concurrency C with L seconds of latency per call,
 then the same number of bare `litellm.acompletion` calls at the same latency and concurrency.
 
-    python bench/llm_throughput.py                       # 200 cases, C=64, L=1.0 (about 8 minutes)
+    python bench/llm_throughput.py                       # 200 cases, C=64, L=1.0 (about 11 minutes)
     python bench/llm_throughput.py --cases 40 --latency 0.5
     python bench/llm_throughput.py --cases 60 --fault-rate 0.2   # 20% faults: none lost, none duplicated
 
