@@ -124,7 +124,8 @@ class LLMEngine:
     def limit_calls(self, in_flight: int) -> None:
         """At most `in_flight` requests at once. The slot is held only for the HTTP request itself,
         not during backoff or while the pipeline works between calls, so a case that is busy or
-        waiting to retry never idles a slot that another case could use."""
+        waiting to retry never idles a slot that another case could use. A freed slot goes to the
+        waiting request whose case has the most planned calls left (`Request.priority`)."""
         self._slots = PrioritySlots(in_flight)
 
     def text_language(self, requested: str) -> str:
