@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from counselsynth.augment.gates import chrf_signature, in_table_order
-from counselsynth.augment.languages import catalogue
-from counselsynth.augment.run import Augmentation, AugmentSettings
 from counselsynth.cli.app import app, out, reports_errors
-from counselsynth.cli.progress import print_usage, run_with_progress
-from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import InputError
-from counselsynth.models import GateTally, RunManifest
-from counselsynth.prompts import PromptLibrary
-from counselsynth.runconfig import RunConfig, build_engine, load_run_config
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from counselsynth.engines.llm import LLMEngine
+    from counselsynth.models import GateTally, RunManifest
+    from counselsynth.runconfig import RunConfig
 
 Opt = typer.Option
 
@@ -45,6 +43,12 @@ def augment(
     list_languages: Annotated[bool, Opt("--list-languages", help="List the target languages and exit.")] = False,
 ) -> None:
     """Translate a run turn by turn into another language, keeping every annotation."""
+    # Imported here so that `--help` and the other commands do not pay for the translation stack.
+    from counselsynth.augment.run import Augmentation, AugmentSettings
+    from counselsynth.cli.progress import run_with_progress
+    from counselsynth.prompts import PromptLibrary
+    from counselsynth.runconfig import load_run_config
+
     if list_languages:
         _print_languages()
         return
@@ -87,12 +91,19 @@ def augment(
 
 
 def _engine(run_config: RunConfig, out_dir: Path) -> LLMEngine:
+    from counselsynth.engines.llm import LLMEngine
+    from counselsynth.runconfig import build_engine
+
     engine = build_engine(run_config, out_dir)
     assert isinstance(engine, LLMEngine)
     return engine
 
 
 def _print_languages() -> None:
+    from rich.table import Table
+
+    from counselsynth.augment.languages import catalogue
+
     table = Table("code", "language", "scripts", "names from", "tokens", "identifier", title="Target languages")
     for code, lang in sorted(catalogue().items()):
         table.add_row(
@@ -107,6 +118,10 @@ def _print_languages() -> None:
 
 
 def gate_table(gates: dict[str, GateTally]) -> Table:
+    from rich.table import Table
+
+    from counselsynth.augment.gates import in_table_order
+
     table = Table("gate", "checked", "rejected", "flagged", "flagged %", "chrF", title="Quality gates")
     for name, tally in in_table_order(gates):
         share = f"{tally.flagged / tally.checked:.1%}" if tally.checked else "-"
@@ -116,6 +131,9 @@ def gate_table(gates: dict[str, GateTally]) -> Table:
 
 
 def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
+    from counselsynth.augment.gates import chrf_signature
+    from counselsynth.cli.progress import print_usage
+
     counts = manifest.counts
     out.print(
         f"{counts.get('cases', 0)} cases, {counts.get('sessions', 0)} sessions, {counts.get('turns', 0)} turns "

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
 from counselsynth.errors import UnknownNameError
-from counselsynth.export import DEFAULT_SPLITS, FORMATS, ExportFormat, ExportOptions, ExportResult, parse_splits
-from counselsynth.export.card import DEFAULT_LICENSE
-from counselsynth.export.publish import TOKEN_VARIABLES, publish_run
+from counselsynth.export.choices import DEFAULT_LICENSE, FORMATS, ExportFormat
+from counselsynth.export.splits import DEFAULT_SPLITS, parse_splits
+
+if TYPE_CHECKING:
+    from counselsynth.export import ExportOptions, ExportResult
 
 Opt = typer.Option
 RunDir = Annotated[Path, typer.Argument(help="A finished run folder (dialogues.jsonl + manifest.json).")]
@@ -27,6 +29,9 @@ System = Annotated[bool, Opt("--system/--no-system", help="Start each conversati
 def _options(
     fmt: str, split: str, seed: int, license_id: str, system: bool, frameworks_dir: list[Path] | None
 ) -> ExportOptions:
+    # Imported here: the export machinery loads `datasets` and pyarrow, which `--help` never needs.
+    from counselsynth.export import ExportOptions
+
     if fmt not in FORMATS:
         raise UnknownNameError("format", fmt, FORMATS)
     chosen: ExportFormat = fmt  # type: ignore[assignment]
@@ -98,6 +103,8 @@ def publish(
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Export a run and push it to the Hugging Face hub (token from HF_TOKEN; private unless --public)."""
+    from counselsynth.export.publish import TOKEN_VARIABLES, publish_run
+
     options = _options(fmt, split, seed, license_id, system, frameworks_dir)
     result = publish_run(run_dir, repo, options, public=public, dry_run=dry_run, keep=keep)
     _report(result.export)

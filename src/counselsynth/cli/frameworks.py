@@ -8,13 +8,14 @@ import typer
 from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, frameworks_app, out, reports_errors
-from counselsynth.frameworks import load_catalog
 
 
 @frameworks_app.command("list")
 @reports_errors
 def frameworks_list(frameworks_dir: FrameworkDirs = None) -> None:
     """List the available frameworks with their phases, codes and rubric."""
+    from counselsynth.frameworks import load_catalog
+
     catalog = load_catalog(frameworks_dir or [])
     table = Table("id", "name", "phases", "codes", "client codes", "rubric")
     for framework in catalog.frameworks.values():
@@ -37,6 +38,8 @@ def frameworks_show(
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Show a framework's phases, strategy codes (with what they map to) and rubric."""
+    from counselsynth.frameworks import load_catalog
+
     framework = load_catalog(frameworks_dir or []).get(framework_id)
     out.print(f"[bold]{framework.name}[/bold] ({framework.id}): {framework.description}")
     phases = Table("phase", "counselor turns", "goal", title="Phases")

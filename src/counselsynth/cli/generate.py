@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
-from counselsynth.cli.progress import print_usage, run_with_progress
 from counselsynth.errors import InputError
-from counselsynth.frameworks import load_catalog
-from counselsynth.models import RunManifest
-from counselsynth.personas import load_personas
-from counselsynth.prompts import PromptLibrary
-from counselsynth.runconfig import build_engine, load_run_config
-from counselsynth.runner import AUTO, Generation, RunSettings
+
+if TYPE_CHECKING:
+    from counselsynth.models import RunManifest
 
 Opt = typer.Option
 
@@ -62,6 +57,14 @@ def generate(
     ] = None,
 ) -> None:
     """Generate annotated multi-session dialogues from personas (offline engine by default)."""
+    # Imported here so that `--help` and the other commands do not pay for LangGraph.
+    from counselsynth.cli.progress import run_with_progress
+    from counselsynth.frameworks import load_catalog
+    from counselsynth.personas import load_personas
+    from counselsynth.prompts import PromptLibrary
+    from counselsynth.runconfig import build_engine, load_run_config
+    from counselsynth.runner import AUTO, Generation, RunSettings
+
     run_config = load_run_config(config).merged(
         framework=framework,
         sessions=sessions,
@@ -129,6 +132,10 @@ def _fmt(value: float | None, percent: bool = False) -> str:
 
 
 def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
+    from rich.table import Table
+
+    from counselsynth.cli.progress import print_usage
+
     counts = manifest.counts
     label = "offline engine (not an LLM)" if manifest.offline else manifest.engine
     out.print(

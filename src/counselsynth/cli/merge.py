@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from counselsynth.cli.app import app, out, reports_errors
-from counselsynth.merge import merge_shards
 
 
 @app.command()
@@ -18,5 +17,7 @@ def merge(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the merged run.")],
 ) -> None:
     """Join shard runs into one run; fails on a missing shard, a gap or a duplicate case."""
+    from counselsynth.merge import merge_shards
+
     manifest = merge_shards(shards, out_dir)
     out.print(f"merged {len(shards)} shards: {manifest.counts['cases']} cases in {out_dir}", highlight=False)

@@ -7,17 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from faker import VERSION as FAKER_VERSION
-from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, err, out, personas_app, reports_errors, say_error
-from counselsynth.frameworks import load_catalog
-from counselsynth.personas import load_personas
-from counselsynth.personas.coherence import coherence_notes
-from counselsynth.personas.importers import FORMATS, import_personas
-from counselsynth.personas.sampling import check_count, load_mix, sample_personas
-from counselsynth.personas.stats import persona_stats
-from counselsynth.personas.writer import check_output, write_personas
+from counselsynth.personas.importers import FORMATS
 
 Opt = typer.Option
 Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if it exists.")]
@@ -41,6 +33,9 @@ def personas_validate(
     not the locale's, duplicates) and for contact details (e-mail, phone, street address); those
     are printed as notes and fail only with --strict.
     """
+    from counselsynth.frameworks import load_catalog
+    from counselsynth.personas import coherence_notes, load_personas
+
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(path, catalog.frameworks, collect=True)
     for problem in loaded.problems:
@@ -77,6 +72,11 @@ def personas_sample(
     overwrite: Overwrite = False,
 ) -> None:
     """Sample clinically coherent personas from the documented distributions, in any supported locale."""
+    from faker import VERSION as FAKER_VERSION
+
+    from counselsynth.personas.sampling import check_count, load_mix, sample_personas
+    from counselsynth.personas.writer import check_output, write_personas
+
     check_count(count)
     check_output(out_file, overwrite=overwrite)
     chosen_mix = load_mix(mix) if mix is not None else None
@@ -99,6 +99,11 @@ def personas_stats(
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Print the mix (problems, severities, stages, styles, locales, risk, ...) and its diversity."""
+    from rich.table import Table
+
+    from counselsynth.frameworks import load_catalog
+    from counselsynth.personas import load_personas, persona_stats
+
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(path, catalog.frameworks)
     stats = persona_stats(loaded.personas)
@@ -140,6 +145,9 @@ def personas_import(
     overwrite: Overwrite = False,
 ) -> None:
     """Convert Patient-Psi profiles or Cactus intake forms into personas."""
+    from counselsynth.personas.importers import import_personas
+    from counselsynth.personas.writer import check_output, write_personas
+
     check_output(out_file, overwrite=overwrite)
     result = import_personas(path, source, seed=seed, problem=problem)
     write_personas(out_file, result.personas, overwrite=overwrite)

@@ -61,6 +61,10 @@ class GatewayConfig(Strict):
 
 def _litellm() -> Any:
     # Imported on first use: litellm takes seconds to import, and the offline path never needs it.
+    # Without this setting litellm fetches a model price map at import; this tool must never touch
+    # the network unless a remote model is asked for. Set here, where litellm is first imported,
+    # so that importing counselsynth leaves the environment alone.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     litellm.suppress_debug_info = True

@@ -30,10 +30,11 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from counselsynth.errors import OutputExistsError
-from counselsynth.export.card import DEFAULT_LICENSE, CardInputs, SplitFigures, check_license, render_card
+from counselsynth.export.card import CardInputs, SplitFigures, check_license, render_card
 from counselsynth.export.census import Census
+from counselsynth.export.choices import DEFAULT_LICENSE, ExportFormat
 from counselsynth.export.fidelity_summary import read_fidelity
-from counselsynth.export.formats import ExportFormat, SplitWriter, features_of, open_writer
+from counselsynth.export.formats import SplitWriter, features_of, open_writer
 from counselsynth.export.provenance import MANIFEST_COPY, RUN_CONFIG, manifest_copy, mask_secrets, run_config_yaml
 from counselsynth.export.rendering import template_hash
 from counselsynth.export.rows import ROW_FEATURES, SYSTEM_TEMPLATE, session_rows

@@ -25,8 +25,9 @@ from counselsynth.augment.gates import in_table_order
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
 from counselsynth.export.census import PERSONA_DIMENSIONS, Census
+from counselsynth.export.choices import ExportFormat
 from counselsynth.export.fidelity_summary import FidelityReport, citations
-from counselsynth.export.formats import ExportFormat, data_files_pattern
+from counselsynth.export.formats import data_files_pattern
 from counselsynth.export.languages import language_name, primary_subtag
 from counselsynth.export.rendering import render, template_hash
 from counselsynth.export.rows import ROW_FIELDS, SYSTEM_TEMPLATE
@@ -35,7 +36,6 @@ from counselsynth.models import Emotion, RunManifest, SafetyEvent, Strict, TalkV
 
 CARD_TEMPLATE = "dataset_card.md.jinja2"
 VOCABULARY_FILE = Path(__file__).parent / "hub_vocabulary.yaml"
-DEFAULT_LICENSE = "cc-by-4.0"
 BASE_TAGS = ("synthetic", "counseling", "mental-health", "psychotherapy", "dialogue", "multi-turn", "counselsynth")
 MITI_SUMMARY = {
     "r_to_q": "R:Q",

@@ -15,16 +15,15 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol, get_args
+from typing import IO, Any, Protocol
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from datasets import Features, Value
 
+from counselsynth.export.choices import ExportFormat
 from counselsynth.export.rows import MESSAGE, ROW_FEATURES
 
-ExportFormat = Literal["hf", "sharegpt", "openai", "jsonl"]
-FORMATS: tuple[str, ...] = get_args(ExportFormat)
 DATA_DIR = "data"
 # Rows per parquet shard and per row group. Sessions run to ~20 KB, so a row group stays near
 # 10-20 MB, which the hub's viewer pages comfortably.
