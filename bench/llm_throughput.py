@@ -32,7 +32,7 @@ os.environ[KEY_ENV] = "bench-key-not-secret"
 
 
 def start_server(latency: float, fault_rate: float) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "counselsynth.loopback", "--latency", str(latency), "--stall", "3"]
+    command = [sys.executable, "-m", "counselsynth.testing.loopback", "--latency", str(latency), "--stall", "3"]
     if fault_rate:
         command += ["--fault-rate", str(fault_rate)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

@@ -25,9 +25,9 @@ from counselsynth.augment.languages import gate_settings, language
 from counselsynth.augment.scripts import script_share
 from counselsynth.corpus import read_cases, read_manifest
 from counselsynth.frameworks import load_catalog
-from counselsynth.loopback import LoopbackConfig, LoopbackServer, LoopbackStats
 from counselsynth.models import Case
 from counselsynth.personas import load_personas
+from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer, LoopbackStats
 
 KEY_ENV = "COUNSELSYNTH_TEST_KEY"
 SECRET = "sk-augment-secret-0123456789"

@@ -25,12 +25,12 @@ from conftest import persona_record, run_cli, write_personas
 from counselsynth.engines.llm import redact
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.frameworks import load_catalog
-from counselsynth.loopback import LoopbackConfig, LoopbackServer
 from counselsynth.models import Case
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runconfig import RunConfig, build_engine
 from counselsynth.runner import Generation, RunSettings
+from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer
 
 KEY_ENV = "COUNSELSYNTH_TEST_KEY"
 SECRET = "sk-loopback-secret-0123456789"

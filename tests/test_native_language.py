@@ -10,7 +10,7 @@ from conftest import persona_record, run_cli, write_personas
 
 from counselsynth.augment.scripts import script_share
 from counselsynth.corpus import read_cases
-from counselsynth.loopback import LoopbackConfig, LoopbackServer
+from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer
 
 KEY_ENV = "COUNSELSYNTH_TEST_KEY"
 

@@ -12,7 +12,7 @@ import huggingface_hub.constants
 import pytest
 from conftest import generate, run_cli
 
-from counselsynth.export.loopback_hub import HubRepo, LoopbackHub
+from counselsynth.testing.hub import HubRepo, LoopbackHub
 
 PERSONAS = Path(__file__).parent / "fixtures" / "export" / "personas.yaml"
 TOKEN = "hf_loopbackTOKEN0123456789abcdef"

@@ -16,7 +16,7 @@ Every API call must carry `Authorization: Bearer <token>` (401 otherwise). Anyth
 sent is recorded as unexpected and answered 404, so a test can assert that publish made only
 the calls it should. Point huggingface_hub at it with HF_ENDPOINT=<base_url>.
 
-    python -m counselsynth.export.loopback_hub --token hf_test   # prints the base URL, serves until killed
+    python -m counselsynth.testing.hub --token hf_test   # prints the base URL, serves until killed
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from counselsynth.loopback import BackgroundHTTPServer
+from counselsynth.testing.loopback import BackgroundHTTPServer
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
 ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (

@@ -8,7 +8,7 @@ and answered 404, so a test can assert that the code under test made only the ca
 
 The code under test is the real litellm path; nothing in the project is mocked.
 
-    python -m counselsynth.loopback --latency 1.0      # prints the base URL, serves until killed
+    python -m counselsynth.testing.loopback --latency 1.0      # prints the base URL, serves until killed
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from counselsynth.loopback_translation import SCHEMAS as TRANSLATION_SCHEMAS
-from counselsynth.loopback_translation import TranslationDouble
+from counselsynth.testing.translation import SCHEMAS as TRANSLATION_SCHEMAS
+from counselsynth.testing.translation import TranslationDouble
 
 SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
 FAULTS = ("429", "500", "timeout", "malformed")
@@ -41,7 +41,7 @@ class LoopbackConfig:
     stall: float = 5.0
     seed: int = 0
     model_prefix: str = ""
-    # Answer translation requests as a translator would (loopback_translation.py), corrupting
+    # Answer translation requests as a translator would (translation.py), corrupting
     # the given share of answers of each kind, e.g. {"script": 0.2}.
     translate: bool = False
     corrupt: dict[str, float] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """The loopback server's translator: a test double that answers translation requests.
 
-It writes word salad in the target language (loopback_vocabulary.yaml), about as long as a
+It writes word salad in the target language (vocabulary.yaml), about as long as a
 translation into that language would be (languages.yaml's length factor), and remembers what it
 wrote, so that a back-translation request gets the exact source text back. It can corrupt its
 answers on purpose, each kind aimed at one quality gate:
@@ -37,9 +37,7 @@ TARGET = re.compile(r"^Target language: [^\n(]*\((\w+)\)", re.MULTILINE)
 
 @cache
 def vocabulary() -> dict[str, list[str]]:
-    data: dict[str, list[str]] = yaml.safe_load(
-        (Path(__file__).parent / "loopback_vocabulary.yaml").read_text(encoding="utf-8")
-    )
+    data: dict[str, list[str]] = yaml.safe_load((Path(__file__).parent / "vocabulary.yaml").read_text(encoding="utf-8"))
     return data
 
 
