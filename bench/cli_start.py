@@ -35,8 +35,10 @@ def main() -> None:
     for label, command in commands.items():
         wall(command)  # one warm-up run so the page cache does not count against the first repeat
         times = [wall(command) for _ in range(args.repeats)]
-        print(f"{label}: median {statistics.median(times):.2f} s over {args.repeats} runs "
-              f"(min {min(times):.2f}, max {max(times):.2f})")
+        print(
+            f"{label}: median {statistics.median(times):.2f} s over {args.repeats} runs "
+            f"(min {min(times):.2f}, max {max(times):.2f})"
+        )
 
 
 if __name__ == "__main__":

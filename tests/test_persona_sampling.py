@@ -20,9 +20,10 @@ from counselsynth.errors import DataFileError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.models import ELEVATED_RISK, Persona
 from counselsynth.personas import load_personas, persona_files, persona_stats, sample_personas
-from counselsynth.personas.distributions import PROBLEMS, Distributions, load_distributions
+from counselsynth.personas.distributions import Distributions, load_distributions
 from counselsynth.personas.names import faker_person_locale, locale_profile, looks_english
 from counselsynth.personas.privacy import contact_details
+from counselsynth.personas.tables import PROBLEMS
 
 MIX_LOCALES = ("en_US", "fa_IR")
 N = 10_000

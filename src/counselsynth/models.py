@@ -10,275 +10,99 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-# -- vocabularies ---------------------------------------------------------------------------------
+from counselsynth.framework_schema import (
+    ClientCode,
+    Phase,
+    Rubric,
+    RubricItem,
+    SafetyProtocol,
+    StrategyCode,
+    TherapyFramework,
+)
+from counselsynth.persona_schema import (
+    CognitiveConceptualization,
+    CoreBelief,
+    Demographics,
+    Persona,
+    PresentingProblem,
+    Risk,
+    Severity,
+)
+from counselsynth.strict import Strict
+from counselsynth.vocabulary import (
+    ELEVATED_RISK,
+    ID_PATTERN,
+    LANGUAGE_PATTERN,
+    STAGES,
+    AgentName,
+    CognitiveDistortion,
+    ConversationStyle,
+    CoreBeliefCategory,
+    CoreCondition,
+    Emotion,
+    Level,
+    MitiBehaviour,
+    ProblemCategory,
+    RiskLevel,
+    SafetyEvent,
+    Speaker,
+    StageOfChange,
+    SummaryMetric,
+    TalkValence,
+)
 
-ProblemCategory = Literal[
-    "depression",
-    "anxiety",
-    "grief",
-    "alcohol_use",
-    "substance_use",
-    "smoking",
-    "relationship_conflict",
-    "work_stress",
-    "trauma",
-    "loneliness",
-    "insomnia",
-    "self_esteem",
+# The vocabularies, persona and framework records live in their own modules; this is the one
+# import path for every record type.
+__all__ = [
+    "AgentName",
+    "Case",
+    "ClientCode",
+    "CognitiveConceptualization",
+    "CognitiveDistortion",
+    "ConversationStyle",
+    "CoreBelief",
+    "CoreBeliefCategory",
+    "CoreCondition",
+    "Critique",
+    "Demographics",
+    "ELEVATED_RISK",
+    "Emotion",
+    "GateTally",
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "Level",
+    "MitiBehaviour",
+    "Persona",
+    "Phase",
+    "PhasePlan",
+    "PresentingProblem",
+    "ProblemCategory",
+    "Provenance",
+    "Risk",
+    "RiskLevel",
+    "Rubric",
+    "RubricItem",
+    "RunManifest",
+    "STAGES",
+    "SafetyEvent",
+    "SafetyProtocol",
+    "Session",
+    "SessionSummary",
+    "Severity",
+    "Speaker",
+    "StageOfChange",
+    "StrategyCode",
+    "Strict",
+    "SummaryMetric",
+    "TalkValence",
+    "TherapyFramework",
+    "Translation",
+    "Turn",
+    "TurnAnnotations",
+    "Usage",
 ]
-RiskLevel = Literal["none", "low", "moderate", "high"]
-ELEVATED_RISK: frozenset[str] = frozenset({"moderate", "high"})
-StageOfChange = Literal["precontemplation", "contemplation", "preparation", "action", "maintenance"]
-STAGES: tuple[StageOfChange, ...] = ("precontemplation", "contemplation", "preparation", "action", "maintenance")
-ConversationStyle = Literal["plain", "upset", "verbose", "reserved", "tangent", "pleasing"]
-Level = Literal["low", "medium", "high"]
-CoreBeliefCategory = Literal["helpless", "unlovable", "worthless"]
-CognitiveDistortion = Literal[
-    "all_or_nothing",
-    "overgeneralization",
-    "mental_filter",
-    "disqualifying_positive",
-    "mind_reading",
-    "fortune_telling",
-    "catastrophizing",
-    "emotional_reasoning",
-    "should_statements",
-    "labeling",
-    "personalization",
-    "magnification",
-]
-Speaker = Literal["counselor", "client"]
-AgentName = Literal["planner", "counselor", "client", "critic", "summarizer", "translator", "back_translator"]
-TalkValence = Literal["change", "neutral", "sustain"]
-Emotion = Literal[
-    "sadness",
-    "anxiety",
-    "fear",
-    "anger",
-    "shame",
-    "guilt",
-    "hopelessness",
-    "frustration",
-    "loneliness",
-    "relief",
-    "hope",
-    "neutral",
-]
-SafetyEvent = Literal["suicidal_ideation", "self_harm", "harm_to_others", "abuse_disclosure"]
-# MITI 4.2 behaviour counts, plus the open/closed split of questions from MITI 3 that AnnoMI keeps.
-MitiBehaviour = Literal[
-    "SR",
-    "CR",
-    "Q_OPEN",
-    "Q_CLOSED",
-    "AF",
-    "SEEK",
-    "EMPH",
-    "GI",
-    "PERSUADE",
-    "PWP",
-    "CONFRONT",
-]
-# Session-level statistics that a rubric may set a floor for (see counselsynth.codestats).
-SummaryMetric = Literal["r_to_q", "pct_complex_reflections", "pct_open_questions", "pct_mi_adherent"]
-CoreCondition = Literal["empathic_understanding", "unconditional_positive_regard", "congruence"]
-LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-# -- personas -------------------------------------------------------------------------------------
-
-
-class Demographics(Strict):
-    name: str = Field(min_length=1)
-    age: int = Field(ge=12, le=100)
-    gender: str = Field(min_length=1)
-    occupation: str
-    location: str
-    relationship_status: str | None = None
-    cultural_background: str | None = None
-
-
-class PresentingProblem(Strict):
-    category: ProblemCategory
-    description: str = Field(min_length=1)
-
-
-class Severity(Strict):
-    phq9: int = Field(ge=0, le=27)
-    gad7: int = Field(ge=0, le=21)
-
-
-class CoreBelief(Strict):
-    category: CoreBeliefCategory
-    belief: str = Field(min_length=1)
-
-
-class CognitiveConceptualization(Strict):
-    core_beliefs: list[CoreBelief] = Field(min_length=1)
-    intermediate_beliefs: list[str] = Field(min_length=1)
-    automatic_thoughts: list[str] = Field(min_length=1)
-    cognitive_distortions: list[CognitiveDistortion] = Field(min_length=1)
-    coping_strategies: list[str] = Field(min_length=1)
-
-
-class Risk(Strict):
-    level: RiskLevel
-    factors: list[str] = Field(default_factory=list)
-
-    @property
-    def elevated(self) -> bool:
-        return self.level in ELEVATED_RISK
-
-
-class Persona(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    language: str = Field(pattern=LANGUAGE_PATTERN)
-    locale: str | None = None
-    demographics: Demographics
-    presenting_problem: PresentingProblem
-    severity: Severity
-    conceptualization: CognitiveConceptualization
-    stage_of_change: StageOfChange
-    style: ConversationStyle
-    resistance: Level
-    disclosure: Level
-    trust: Level
-    risk: Risk
-    goals: list[str] = Field(min_length=1)
-    history: str | None = None
-    framework: str | None = Field(default=None, description="preferred framework id; checked at load")
-
-
-# -- frameworks -----------------------------------------------------------------------------------
-
-
-class Phase(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    goal: str
-    exchanges: tuple[int, int] = Field(description="min and max counselor turns in this phase")
-
-    @field_validator("exchanges")
-    @classmethod
-    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
-        low, high = value
-        if not 1 <= low <= high:
-            raise ValueError("needs 1 <= min <= max")
-        return value
-
-
-class StrategyCode(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    definition: str = Field(min_length=1)
-    examples: list[str] = Field(min_length=1)
-    miti: MitiBehaviour | None = None
-    technique: str | None = None
-    ctrs_items: list[str] = Field(default_factory=list)
-    core_condition: CoreCondition | None = None
-    safety_step: bool = False
-
-
-class ClientCode(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    definition: str
-    valence: TalkValence
-
-
-class RubricItem(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    description: str
-    evidence_codes: list[str] = Field(min_length=1)
-    expected_share: float = Field(gt=0, le=1, description="share of counselor turns that earns full marks")
-
-
-class Rubric(Strict):
-    name: str
-    scale: tuple[int, int] = (1, 5)
-    pass_threshold: float
-    summary_thresholds: dict[SummaryMetric, float] = Field(default_factory=dict)
-    items: list[RubricItem] = Field(min_length=1)
-
-
-class TherapyFramework(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    description: str
-    suited_for: list[ProblemCategory] = Field(default_factory=list)
-    homework: bool = Field(default=True, description="whether sessions end with homework")
-    phases: list[Phase] = Field(min_length=1)
-    codes: list[StrategyCode] = Field(min_length=1)
-    client_codes: list[ClientCode] = Field(min_length=1)
-    rubric: Rubric
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TherapyFramework:
-        for kind, ids in (
-            ("phase", [p.id for p in self.phases]),
-            ("code", [c.id for c in self.codes]),
-            ("client code", [c.id for c in self.client_codes]),
-        ):
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
-            if dupes:
-                raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
-        known = {c.id for c in self.codes}
-        for item in self.rubric.items:
-            unknown = sorted(set(item.evidence_codes) - known)
-            if unknown:
-                raise ValueError(f"rubric item '{item.id}' names unknown codes: {', '.join(unknown)}")
-        valences = {c.valence for c in self.client_codes}
-        if valences != {"change", "neutral", "sustain"}:
-            raise ValueError("client_codes must cover the valences change, neutral and sustain")
-        return self
-
-    def code(self, code_id: str) -> StrategyCode:
-        for code in self.codes:
-            if code.id == code_id:
-                return code
-        raise KeyError(code_id)
-
-    @property
-    def code_ids(self) -> list[str]:
-        return [c.id for c in self.codes]
-
-    def client_code_for(self, valence: TalkValence) -> ClientCode:
-        return next(c for c in self.client_codes if c.valence == valence)
-
-
-class SafetyProtocol(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    codes: list[StrategyCode] = Field(min_length=1)
-    first_session: list[str] = Field(min_length=1)
-    later_sessions: list[str] = Field(min_length=1)
-    resources: dict[str, str]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SafetyProtocol:
-        known = {c.id for c in self.codes}
-        unknown = sorted(set(self.first_session + self.later_sessions) - known)
-        if unknown:
-            raise ValueError(f"required steps name unknown codes: {', '.join(unknown)}")
-        if "default" not in self.resources:
-            raise ValueError("resources needs a 'default' entry")
-        return self
-
-    def required_steps(self, session_index: int) -> list[str]:
-        return self.first_session if session_index == 1 else self.later_sessions
-
-    def resources_for(self, language: str) -> str:
-        return self.resources.get(language.split("-")[0], self.resources["default"])
-
-
-# -- records --------------------------------------------------------------------------------------
 
 
 class Usage(Strict):

@@ -14,8 +14,9 @@ from functools import cache
 
 from counselsynth.augment.languages import language, primary
 from counselsynth.models import Persona
-from counselsynth.personas.distributions import NameGender, load_distributions
+from counselsynth.personas.distributions import load_distributions
 from counselsynth.personas.names import locale_profile
+from counselsynth.personas.tables import NameGender
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from counselsynth.lazy import lazy_names
 
 if TYPE_CHECKING:
     from counselsynth.personas.coherence import CoherenceNote, coherence_notes
-    from counselsynth.personas.distributions import Distributions, ProblemMix, load_distributions
+    from counselsynth.personas.distributions import Distributions, load_distributions
     from counselsynth.personas.importers import ImportResult, import_personas
     from counselsynth.personas.loading import PersonaSet, load_personas, persona_files
     from counselsynth.personas.privacy import contact_details
     from counselsynth.personas.sampling import PersonaSampler, SampleResult, load_mix, sample_personas
     from counselsynth.personas.stats import PersonaStats, persona_stats
+    from counselsynth.personas.tables import ProblemMix
     from counselsynth.personas.writer import write_personas
 
 _HOMES = {
@@ -26,7 +27,7 @@ _HOMES = {
     "PersonaSampler": "counselsynth.personas.sampling",
     "PersonaSet": "counselsynth.personas.loading",
     "PersonaStats": "counselsynth.personas.stats",
-    "ProblemMix": "counselsynth.personas.distributions",
+    "ProblemMix": "counselsynth.personas.tables",
     "SampleResult": "counselsynth.personas.sampling",
     "coherence_notes": "counselsynth.personas.coherence",
     "contact_details": "counselsynth.personas.privacy",

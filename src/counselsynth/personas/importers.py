@@ -32,8 +32,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from counselsynth.datafiles import iter_records, problems
 from counselsynth.errors import DataFileError, InputError
 from counselsynth.models import Persona
-from counselsynth.personas.distributions import PROBLEMS, Distributions, ImportMappings, load_distributions
+from counselsynth.personas.distributions import Distributions, load_distributions
 from counselsynth.personas.sampling import PersonaSampler
+from counselsynth.personas.tables import PROBLEMS, ImportMappings
 
 SourceFormat = Literal["patient-psi", "cactus"]
 FORMATS: tuple[SourceFormat, ...] = ("patient-psi", "cactus")

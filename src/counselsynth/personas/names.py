@@ -24,15 +24,9 @@ from faker import Faker
 from faker.providers.person import Provider as BasePersonProvider
 
 from counselsynth.errors import UnknownNameError
-from counselsynth.personas.distributions import (
-    Country,
-    Distributions,
-    LocaleEntry,
-    NameGender,
-    NameTable,
-    english_name,
-    local_name,
-)
+from counselsynth.personas.distributions import Distributions
+from counselsynth.personas.pools import Country, LocaleEntry, NameTable, english_name, local_name
+from counselsynth.personas.tables import NameGender
 
 PERSON_PROVIDER = "faker.providers.person"
 ENGLISH_FAKER_LOCALE = "en_US"

@@ -34,17 +34,10 @@ from typing import Any, Generic, TypeVar
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
 from counselsynth.models import Persona
-from counselsynth.personas.distributions import (
-    PROBLEMS,
-    Distributions,
-    NameGender,
-    ProblemMix,
-    TextPool,
-    check_mix,
-    gendered,
-    load_distributions,
-)
+from counselsynth.personas.distributions import Distributions, check_mix, load_distributions
 from counselsynth.personas.names import LocaleProfile, NameResolution, locale_profile
+from counselsynth.personas.pools import TextPool, gendered
+from counselsynth.personas.tables import PROBLEMS, NameGender, ProblemMix
 
 MAX_PERSONAS = 1_000_000
 DEFAULT_LOCALE = "en_US"

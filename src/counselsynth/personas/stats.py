@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from counselsynth.models import Persona
-from counselsynth.personas.distributions import (
+from counselsynth.personas.distributions import load_distributions
+from counselsynth.personas.tables import (
     CORE_BELIEF_CATEGORIES,
     DISTORTIONS,
     LEVELS,
@@ -27,7 +28,6 @@ from counselsynth.personas.distributions import (
     STAGE_NAMES,
     STYLES,
     Scale,
-    load_distributions,
 )
 
 AGE_BANDS: tuple[tuple[int, int, str], ...] = (

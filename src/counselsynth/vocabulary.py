@@ -1,0 +1,83 @@
+"""The closed vocabularies of the records: problems, risk, stages of change, speakers, agents, talk
+types, emotions, safety events, MITI behaviours, and the patterns of ids and language tags.
+
+Every module takes these from here (or from `models`, which re-exports them) rather than spelling
+them again, so adding a value is one edit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ProblemCategory = Literal[
+    "depression",
+    "anxiety",
+    "grief",
+    "alcohol_use",
+    "substance_use",
+    "smoking",
+    "relationship_conflict",
+    "work_stress",
+    "trauma",
+    "loneliness",
+    "insomnia",
+    "self_esteem",
+]
+RiskLevel = Literal["none", "low", "moderate", "high"]
+ELEVATED_RISK: frozenset[str] = frozenset({"moderate", "high"})
+StageOfChange = Literal["precontemplation", "contemplation", "preparation", "action", "maintenance"]
+STAGES: tuple[StageOfChange, ...] = ("precontemplation", "contemplation", "preparation", "action", "maintenance")
+ConversationStyle = Literal["plain", "upset", "verbose", "reserved", "tangent", "pleasing"]
+Level = Literal["low", "medium", "high"]
+CoreBeliefCategory = Literal["helpless", "unlovable", "worthless"]
+CognitiveDistortion = Literal[
+    "all_or_nothing",
+    "overgeneralization",
+    "mental_filter",
+    "disqualifying_positive",
+    "mind_reading",
+    "fortune_telling",
+    "catastrophizing",
+    "emotional_reasoning",
+    "should_statements",
+    "labeling",
+    "personalization",
+    "magnification",
+]
+Speaker = Literal["counselor", "client"]
+AgentName = Literal["planner", "counselor", "client", "critic", "summarizer", "translator", "back_translator"]
+TalkValence = Literal["change", "neutral", "sustain"]
+Emotion = Literal[
+    "sadness",
+    "anxiety",
+    "fear",
+    "anger",
+    "shame",
+    "guilt",
+    "hopelessness",
+    "frustration",
+    "loneliness",
+    "relief",
+    "hope",
+    "neutral",
+]
+SafetyEvent = Literal["suicidal_ideation", "self_harm", "harm_to_others", "abuse_disclosure"]
+# MITI 4.2 behaviour counts, plus the open/closed split of questions from MITI 3 that AnnoMI keeps.
+MitiBehaviour = Literal[
+    "SR",
+    "CR",
+    "Q_OPEN",
+    "Q_CLOSED",
+    "AF",
+    "SEEK",
+    "EMPH",
+    "GI",
+    "PERSUADE",
+    "PWP",
+    "CONFRONT",
+]
+# Session-level statistics that a rubric may set a floor for (see counselsynth.codestats).
+SummaryMetric = Literal["r_to_q", "pct_complex_reflections", "pct_open_questions", "pct_mi_adherent"]
+CoreCondition = Literal["empathic_understanding", "unconditional_positive_regard", "congruence"]
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
