@@ -10,12 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from counselsynth.models import Turn
-
-REFLECTIONS = ("SR", "CR")
-QUESTIONS = ("Q_OPEN", "Q_CLOSED")
-MI_ADHERENT = ("AF", "SEEK", "EMPH")
-MI_NON_ADHERENT = ("PERSUADE", "CONFRONT")
+from counselsynth.models import MI_ADHERENT, MI_NON_ADHERENT, QUESTION_CODES, REFLECTION_CODES, Turn
 
 
 def behaviour_counts(turns: Iterable[Turn]) -> Counter[str]:
@@ -27,8 +22,8 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 
 def summary_scores(counts: Counter[str]) -> dict[str, float | None]:
-    reflections = sum(counts[c] for c in REFLECTIONS)
-    questions = sum(counts[c] for c in QUESTIONS)
+    reflections = sum(counts[c] for c in REFLECTION_CODES)
+    questions = sum(counts[c] for c in QUESTION_CODES)
     adherent = sum(counts[c] for c in MI_ADHERENT)
     return {
         "r_to_q": _ratio(reflections, questions),

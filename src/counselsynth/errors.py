@@ -7,11 +7,13 @@ one line and an exit code; library users can catch the branch they care about::
     ├── InputError                    exit 2: the user gave something unusable
     │   ├── DataFileError             a persona / framework / policy file is malformed
     │   ├── UnknownNameError          a framework, agent, template ... that does not exist
-    │   └── OutputExistsError         the output folder already holds a run
+    │   ├── OutputExistsError         the output folder already holds a run
+    │   └── RunNotFinishedError       a run given as input stopped early or is still running
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply
-    │   └── ReplyValidationError      the reply never matched its schema
-    └── PublishError                  (export.publish) the hub refused or failed an upload
+    │   ├── ReplyValidationError      the reply never matched its schema
+    │   └── WrongLanguageError        the model answers in another language, turn after turn
+    └── PublishError                  the hub refused or failed an upload
 """
 
 from __future__ import annotations
@@ -81,3 +83,15 @@ class EngineError(CounselsynthError):
 
 class ReplyValidationError(EngineError):
     """The engine's reply did not match the requested schema, even after repair attempts."""
+
+
+class WrongLanguageError(EngineError):
+    """The model answers in another language than the one asked for, turn after turn."""
+
+
+class RunNotFinishedError(InputError):
+    """The run's manifest says it is not complete: it is still running, or it stopped early."""
+
+
+class PublishError(CounselsynthError):
+    """The hub refused the upload or could not be reached."""

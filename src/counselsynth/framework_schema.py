@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from counselsynth.strict import Strict
 from counselsynth.vocabulary import (
     ID_PATTERN,
+    TALK_VALENCES,
     CoreCondition,
     MitiBehaviour,
     ProblemCategory,
@@ -93,7 +94,7 @@ class TherapyFramework(Strict):
             if unknown:
                 raise ValueError(f"rubric item '{item.id}' names unknown codes: {', '.join(unknown)}")
         valences = {c.valence for c in self.client_codes}
-        if valences != {"change", "neutral", "sustain"}:
+        if valences != set(TALK_VALENCES):
             raise ValueError("client_codes must cover the valences change, neutral and sustain")
         return self
 

@@ -35,7 +35,13 @@ from counselsynth.vocabulary import (
     ELEVATED_RISK,
     ID_PATTERN,
     LANGUAGE_PATTERN,
+    MI_ADHERENT,
+    MI_NON_ADHERENT,
+    MITI_BEHAVIOURS,
+    QUESTION_CODES,
+    REFLECTION_CODES,
     STAGES,
+    TALK_VALENCES,
     AgentName,
     CognitiveDistortion,
     ConversationStyle,
@@ -56,6 +62,12 @@ from counselsynth.vocabulary import (
 # The vocabularies, persona and framework records live in their own modules; this is the one
 # import path for every record type.
 __all__ = [
+    "TALK_VALENCES",
+    "MITI_BEHAVIOURS",
+    "REFLECTION_CODES",
+    "QUESTION_CODES",
+    "MI_ADHERENT",
+    "MI_NON_ADHERENT",
     "AgentName",
     "Case",
     "ClientCode",

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from counselsynth.datafiles import load_one
 from counselsynth.errors import DataFileError
-from counselsynth.models import STAGES, StageOfChange, Strict, TalkValence, TherapyFramework
+from counselsynth.models import STAGES, TALK_VALENCES, StageOfChange, Strict, TalkValence, TherapyFramework
 
 POLICY_FOLDER = "policies"
 FALLBACK_POLICY = "default"
@@ -81,8 +81,8 @@ class CompiledPolicy:
     def talk_valence(self, stage: str, after_code: str | None, rng: random.Random) -> TalkValence:
         """The client's next talk type, given their stage and the counselor's last code."""
         valence = self._talk[stage].sample(rng, self._response.get(after_code or ""))
-        assert valence in ("change", "neutral", "sustain")
-        return valence  # type: ignore[return-value]
+        assert valence in TALK_VALENCES
+        return valence
 
 
 def policy_path(framework_id: str, folders: Sequence[Path]) -> Path | None:

@@ -7,7 +7,7 @@ them again, so adding a value is one edit.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 ProblemCategory = Literal[
     "depression",
@@ -81,3 +81,12 @@ SummaryMetric = Literal["r_to_q", "pct_complex_reflections", "pct_open_questions
 CoreCondition = Literal["empathic_understanding", "unconditional_positive_regard", "congruence"]
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+
+# The same vocabularies as tuples, in their canonical order, and the MITI behaviour groups the
+# summary scores are built from.
+TALK_VALENCES: tuple[TalkValence, ...] = get_args(TalkValence)
+MITI_BEHAVIOURS: tuple[MitiBehaviour, ...] = get_args(MitiBehaviour)
+REFLECTION_CODES: tuple[MitiBehaviour, ...] = ("SR", "CR")
+QUESTION_CODES: tuple[MitiBehaviour, ...] = ("Q_OPEN", "Q_CLOSED")
+MI_ADHERENT: tuple[MitiBehaviour, ...] = ("AF", "SEEK", "EMPH")
+MI_NON_ADHERENT: tuple[MitiBehaviour, ...] = ("PERSUADE", "CONFRONT")

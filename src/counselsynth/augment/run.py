@@ -23,16 +23,12 @@ from counselsynth.augment.localize import localize
 from counselsynth.augment.translate import CaseTranslator
 from counselsynth.corpus import DIALOGUES, MANIFEST, read_manifest
 from counselsynth.engines.llm import LLMEngine
-from counselsynth.errors import DataFileError, EngineError, InputError
+from counselsynth.errors import DataFileError, InputError, WrongLanguageError
 from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
 
 AGENTS = ("translator", "back_translator")
-
-
-class WrongLanguageError(EngineError):
-    """The model answers in another language than the one asked for, turn after turn."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from counselsynth.cli.app import FrameworkDirs, err, out, personas_app, reports_errors, say_error
-from counselsynth.personas.importers import FORMATS
+from counselsynth.personas.source_formats import FORMATS
 
 Opt = typer.Option
 Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if it exists.")]

@@ -20,7 +20,7 @@ import yaml
 
 from counselsynth.engines.base import Reply, Request, T, estimate_tokens, provenance
 from counselsynth.errors import EngineError
-from counselsynth.models import AgentName, Persona, Rubric, Usage
+from counselsynth.models import STAGES, AgentName, Persona, Rubric, Usage
 
 PHRASEBANK_DIR = Path(__file__).parent / "phrasebank"
 EMOTIONS_FILE = Path(__file__).parent / "emotions.yaml"
@@ -245,9 +245,6 @@ def _planner(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
     return {"sessions": sessions}
 
 
-_STAGE_ORDER = ["precontemplation", "contemplation", "preparation", "action", "maintenance"]
-
-
 def _summarizer(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
     bank = _bank_for(context)
     persona: Persona = context["persona"]
@@ -258,7 +255,7 @@ def _summarizer(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any
     gad7 = max(0, min(21, round(context["gad7"] - 0.7 * drift - rng.uniform(-1.0, 1.0))))
     stage = str(context["stage_of_change"])
     if change >= 0.3 and change > sustain and stage != "maintenance":
-        stage = _STAGE_ORDER[_STAGE_ORDER.index(stage) + 1]
+        stage = STAGES[STAGES.index(stage) + 1]
     homework = None
     if context["homework_expected"]:
         options = bank["homework"].get(context["framework"]) or bank["homework"]["default"]

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from counselsynth.errors import CounselsynthError, InputError
+from counselsynth.errors import InputError, PublishError
 from counselsynth.export.bundle import ExportOptions, ExportResult, export_run
 from counselsynth.export.provenance import mask_secrets
 
@@ -35,10 +35,6 @@ TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
 REPO_ID = re.compile(rf"^{REPO_PART}/{REPO_PART}$")
 REPLACED_FOLDERS = ["data/*", "run/*"]
-
-
-class PublishError(CounselsynthError):
-    """The hub refused the upload or could not be reached."""
 
 
 def check_repo_id(repo_id: str) -> str:

@@ -15,13 +15,9 @@ from pydantic import ValidationError
 
 from counselsynth.corpus import DIALOGUES, MANIFEST, iter_case_lines, read_manifest
 from counselsynth.datafiles import problems
-from counselsynth.errors import DataFileError, InputError
+from counselsynth.errors import DataFileError, InputError, RunNotFinishedError
 from counselsynth.export.languages import is_iso639, primary_subtag
 from counselsynth.models import Case, RunManifest
-
-
-class RunNotFinishedError(InputError):
-    """The run's manifest says it is not complete: it is still running, or it stopped early."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from counselsynth.datafiles import read_text
 from counselsynth.errors import DataFileError
 from counselsynth.fidelity.sources import Source
 from counselsynth.fidelity.transcripts import Transcript
-from counselsynth.models import TalkValence, TherapyFramework, Turn, TurnAnnotations
+from counselsynth.models import TALK_VALENCES, TalkValence, TherapyFramework, Turn, TurnAnnotations
 
 Layout = Literal["simple", "full"]
 Quality = Literal["high", "low"]
@@ -51,7 +51,6 @@ SUBTYPES = {
     "reflection": ("simple", "complex"),
     "therapist_input": ("information", "advice", "options", "negotiation"),
 }
-TALK_TYPES = ("change", "neutral", "sustain")
 NOT_APPLICABLE = "n/a"
 
 
@@ -160,7 +159,7 @@ def _row(path: Path, record: dict[str, str | None], where: str, line: int, layou
             subtype = field(column, (*SUBTYPES[label], NOT_APPLICABLE))
             subtype = "" if subtype == NOT_APPLICABLE else subtype
     else:
-        label = field("client_talk_type", TALK_TYPES)
+        label = field("client_talk_type", TALK_VALENCES)
     quality = field("mi_quality", QUALITIES)
     return _Row(
         line=line,

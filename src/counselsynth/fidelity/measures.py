@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from counselsynth.models import Session, Turn
+from counselsynth.models import REFLECTION_CODES, Session, Turn
 
 KINDS_FILE = Path(__file__).parent / "kinds.yaml"
 WORD = re.compile(r"[\w']+")
@@ -30,9 +30,9 @@ ANY_SCRIPT_TOKEN = re.compile(f"[{UNSPACED}]|(?:(?![{UNSPACED}])[\\w'\u200c])+")
 THIRDS = ("first", "middle", "last")
 SHORT_WORDS = 2
 # MITI counts kept per session, and the two kinds that R:Q needs.
-MITI_COUNTS = ("SR", "CR", "Q_OPEN", "Q_CLOSED", "AF", "SEEK", "EMPH", "GI", "PERSUADE", "PWP", "CONFRONT")
-REFLECTIONS = "reflections"
-QUESTIONS = "questions"
+# Count keys of all reflections and all questions, next to the MITI behaviour keys.
+REFLECTION_COUNT = "reflections"
+QUESTION_COUNT = "questions"
 
 
 @cache
@@ -116,7 +116,7 @@ def _counselor(
     if miti is not None:
         result.miti[miti] += 1
     kind = kinds.get(key)
-    if miti in ("SR", "CR") or kind == "reflection":
-        result.miti[REFLECTIONS] += 1
+    if miti in REFLECTION_CODES or kind == "reflection":
+        result.miti[REFLECTION_COUNT] += 1
     elif miti in ("Q_OPEN", "Q_CLOSED") or kind == "question":
-        result.miti[QUESTIONS] += 1
+        result.miti[QUESTION_COUNT] += 1

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -22,139 +21,44 @@ from counselsynth.fidelity.comparison import (
     Estimate,
     MixTest,
     Outcome,
-    bootstrap_sums,
     compare,
     draws_estimate,
     mix_test,
     ratio_estimate,
 )
-from counselsynth.fidelity.measures import QUESTIONS, REFLECTIONS, THIRDS
+from counselsynth.fidelity.measures import QUESTION_COUNT, REFLECTION_COUNT, THIRDS
+from counselsynth.fidelity.metric_context import (
+    SUBTYPE_COVERAGE,
+    MetricContext,
+    MetricResult,
+    Pending,
+    Side,
+    _class_columns,
+    _log_utterances,
+    _spread_columns,
+    not_applicable,
+    prepare_bootstrap,
+)
 from counselsynth.fidelity.profile import Profile
-from counselsynth.fidelity.schemes import ClassMap, class_map, schemes
 from counselsynth.fidelity.settings import METRICS_FILE, CheckSettings, MetricSpec, metric_specs
+from counselsynth.models import MI_ADHERENT, MI_NON_ADHERENT
 
-MetricVerdict = Literal["pass", "fail", "n/a"]
-# A subtype share is computed only when nearly all of that kind carry a subtype.
-SUBTYPE_COVERAGE = 0.95
-ADHERENT = ("AF", "SEEK", "EMPH")
-NON_ADHERENT = ("PERSUADE", "CONFRONT")
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    name: str
-    axis: str
-    label: str
-    value: float | None
-    band: tuple[float, float] | None
-    verdict: MetricVerdict
-    note: str
-    reference: float | None = None
-    p_value: float | None = None
-    direction: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def plain(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "axis": self.axis,
-            "label": self.label,
-            "value": _round(self.value),
-            "band": [_round(self.band[0]), _round(self.band[1])] if self.band else None,
-            "verdict": self.verdict,
-            "note": self.note,
-            "reference": _round(self.reference),
-            "p_value": _round(self.p_value, 6),
-            "direction": self.direction,
-            **self.extra,
-        }
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None or math.isnan(value) else round(value, digits)
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A metric that can be tested once the per-metric level is known, or n/a."""
-
-    spec: MetricSpec
-    decide: Callable[[float], Outcome] | None
-    note: str = ""
-    value: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def result(self, level: float, alpha: float) -> MetricResult:
-        """The verdict at the per-metric `level`; the direction is named for a failure, and for a
-        difference that would fail at the unadjusted `alpha` (reported as suggestive)."""
-        spec = self.spec
-        if self.decide is None:
-            return MetricResult(spec.name, spec.axis, spec.label, self.value, None, "n/a", self.note, extra=self.extra)
-        outcome = self.decide(level)
-        phrase = None
-        if outcome.direction is not None and (outcome.verdict == "fail" or outcome.p_value < alpha):
-            phrase = spec.higher if outcome.direction == "higher" else spec.lower
-        return MetricResult(
-            spec.name,
-            spec.axis,
-            spec.label,
-            outcome.value,
-            spec.clip(outcome.band),
-            outcome.verdict,
-            self.note,
-            outcome.reference,
-            outcome.p_value,
-            phrase or None,
-            self.extra,
-        )
-
-
-def _na(spec: MetricSpec, note: str, value: float | None = None) -> _Pending:
-    return _Pending(spec, None, note, value)
-
-
-class _Side:
-    """One profile's per-case sums, with cases that hold no session left out."""
-
-    def __init__(self, profile: Profile, label: str) -> None:
-        self.profile = profile
-        self.label = label
-        columns = profile.sessions
-        _, self.case = np.unique(np.asarray(columns.case, dtype=np.int64), return_inverse=True)
-        self.cases = int(self.case.max()) + 1 if len(self.case) else 0
-
-    def per_case(self, values: Any) -> Array:
-        weights = np.asarray(values, dtype=np.float64)
-        return np.bincount(self.case, weights=weights, minlength=self.cases).astype(np.float64)
-
-    def ratio(self, numerator: Any, denominator: Any) -> Estimate | None:
-        return ratio_estimate(self.per_case(numerator), self.per_case(denominator))
-
-
-@dataclass
-class _Context:
-    corpus: _Side
-    reference: _Side
-    settings: CheckSettings
-    c2st: C2STResult | None
-    boot_corpus: Array | None = None
-    boot_reference: Array | None = None
-    classes: ClassMap | None = None
-    class_note: str = ""
+# MetricResult is re-exported: it is what callers of compute_metrics get back.
+__all__ = ["COMPUTE", "MetricResult", "compute_metrics"]
 
 
 def compute_metrics(
     corpus: Profile, reference: Profile, settings: CheckSettings, c2st: C2STResult | None = None
 ) -> list[MetricResult]:
     """Every metric of metrics.yaml for `corpus` against `reference`, decided at alpha / m."""
-    context = _Context(_Side(corpus, "corpus"), _Side(reference, "reference"), settings, c2st)
-    _prepare_bootstrap(context)
+    context = MetricContext(Side(corpus, "corpus"), Side(reference, "reference"), settings, c2st)
+    prepare_bootstrap(context)
     specs = metric_specs()
     unknown = sorted(set(specs) - set(COMPUTE))
     if unknown:
         raise DataFileError(METRICS_FILE, None, "metrics", f"no computation for {', '.join(unknown)}")
     pending = [
-        _na(spec, f"the corpus is in '{corpus.language}', the reference in '{reference.language}'")
+        not_applicable(spec, f"the corpus is in '{corpus.language}', the reference in '{reference.language}'")
         if corpus.language != reference.language and (spec.language_bound or spec.axis in ("language", "c2st"))
         else COMPUTE[spec.name](spec, context)
         for spec in specs.values()
@@ -162,63 +66,6 @@ def compute_metrics(
     tested = sum(p.decide is not None for p in pending)
     level = settings.alpha / max(1, tested)
     return [p.result(level, settings.alpha) for p in pending]
-
-
-# -- bootstrap columns shared by the spread and the code-mix metrics --------------------------------
-
-
-def _log_utterances(side: _Side) -> Array:
-    utterances = np.asarray(side.profile.sessions.utterances, dtype=np.float64)
-    return np.log(np.clip(utterances, 1.0, None))
-
-
-def _spread_columns(side: _Side) -> Array:
-    logs = _log_utterances(side)
-    return np.column_stack([side.per_case(np.ones_like(logs)), side.per_case(logs), side.per_case(logs**2)])
-
-
-def _class_columns(side: _Side, classes: ClassMap) -> Array:
-    """cases x (3 thirds x classes) counselor code counts."""
-    k = len(classes.classes)
-    out = np.zeros((side.cases, 3 * k))
-    for code, counts in side.profile.sessions.codes.items():
-        column = classes.classes.index(classes.of_code[code])
-        per_third = np.asarray(counts, dtype=np.float64).reshape(-1, 3)
-        for part in range(3):
-            out[:, part * k + column] += side.per_case(per_third[:, part])
-    return out
-
-
-def _prepare_bootstrap(context: _Context) -> None:
-    corpus, reference = context.corpus.profile, context.reference.profile
-    frameworks = list(reference.frameworks)
-    scheme = schemes().get(frameworks[0]) if len(frameworks) == 1 else None
-    if scheme is None:
-        context.class_note = (
-            f"no comparison scheme for the reference's framework ({', '.join(frameworks)}); "
-            f"schemes exist for {', '.join(sorted(schemes()))}"
-        )
-    else:
-        mapped = class_map(scheme, corpus.code_miti, reference.code_miti)
-        if isinstance(mapped, list):
-            context.class_note = (
-                f"the codes {', '.join(mapped)} have no class in the {scheme.framework} comparison scheme"
-            )
-        else:
-            context.classes = mapped
-            if mapped.coarse:
-                context.class_note = (
-                    "compared on coarse classes (question / reflection / input / other): one side's codes "
-                    "carry no subtype"
-                )
-    parts_c = [_spread_columns(context.corpus)]
-    parts_r = [_spread_columns(context.reference)]
-    if context.classes is not None:
-        parts_c.append(_class_columns(context.corpus, context.classes))
-        parts_r.append(_class_columns(context.reference, context.classes))
-    seed = context.settings.seed
-    context.boot_corpus = bootstrap_sums(np.hstack(parts_c), context.settings.bootstrap, seed)
-    context.boot_reference = bootstrap_sums(np.hstack(parts_r), context.settings.bootstrap, seed + 1)
 
 
 # -- metric kinds -------------------------------------------------------------------------------
@@ -232,21 +79,21 @@ def _decide_ratio(spec: MetricSpec, corpus: Estimate, reference: Estimate) -> Ca
 
 
 def _ratio_pending(
-    spec: MetricSpec, context: _Context, corpus: Estimate | None, reference: Estimate | None, what: str
-) -> _Pending:
+    spec: MetricSpec, context: MetricContext, corpus: Estimate | None, reference: Estimate | None, what: str
+) -> Pending:
     if reference is None:
-        return _na(spec, f"the reference has no {what}", corpus.value if corpus else None)
+        return not_applicable(spec, f"the reference has no {what}", corpus.value if corpus else None)
     if corpus is None:
-        return _na(spec, f"the corpus has no {what}")
+        return not_applicable(spec, f"the corpus has no {what}")
     small = _too_small(context)
     if small:
-        return _na(spec, small, corpus.value)
+        return not_applicable(spec, small, corpus.value)
     if spec.scale == "log" and reference.value <= 0:
-        return _na(spec, f"the reference value is {reference.value:g}: no ratio band", corpus.value)
-    return _Pending(spec, _decide_ratio(spec, corpus, reference))
+        return not_applicable(spec, f"the reference value is {reference.value:g}: no ratio band", corpus.value)
+    return Pending(spec, _decide_ratio(spec, corpus, reference))
 
 
-def _too_small(context: _Context) -> str:
+def _too_small(context: MetricContext) -> str:
     need = context.settings.min_cases
     for side in (context.corpus, context.reference):
         if side.cases < need:
@@ -254,10 +101,10 @@ def _too_small(context: _Context) -> str:
     return ""
 
 
-Extract = Callable[[_Side], tuple[Any, Any]]
+Extract = Callable[[Side], tuple[Any, Any]]
 
 
-def _columns(side: _Side, name: str) -> Any:
+def _columns(side: Side, name: str) -> Any:
     return getattr(side.profile.sessions, name)
 
 
@@ -265,13 +112,13 @@ def _ratio_of(numerator: str, denominator: str) -> Extract:
     return lambda side: (_columns(side, numerator), _columns(side, denominator))
 
 
-def _same_speaker(side: _Side) -> tuple[Any, Any]:
+def _same_speaker(side: Side) -> tuple[Any, Any]:
     columns = side.profile.sessions
     return columns.same_speaker, [max(0, u - 1) for u in columns.utterances]
 
 
-def _miti(*keys: str) -> Callable[[_Side], Array]:
-    def total(side: _Side) -> Array:
+def _miti(*keys: str) -> Callable[[Side], Array]:
+    def total(side: Side) -> Array:
         miti = side.profile.sessions.miti
         total: Array = np.sum([np.asarray(miti[key], dtype=np.float64) for key in keys], axis=0)
         return total
@@ -280,7 +127,7 @@ def _miti(*keys: str) -> Callable[[_Side], Array]:
 
 
 def _talk(valence: str) -> Extract:
-    def extract(side: _Side) -> tuple[Any, Any]:
+    def extract(side: Side) -> tuple[Any, Any]:
         talk = side.profile.sessions.talk
         total = np.sum([np.asarray(v, dtype=np.float64) for v in talk.values()], axis=0)
         return talk[valence], total
@@ -295,16 +142,16 @@ RATIOS: dict[str, tuple[Extract, str]] = {
     "short_utterance_share": (_ratio_of("short_utterances", "utterances"), "utterances"),
     "same_speaker_share": (_same_speaker, "utterance pairs"),
     "reflection_share": (
-        lambda side: (_miti(REFLECTIONS)(side), side.profile.sessions.counselor_utterances),
+        lambda side: (_miti(REFLECTION_COUNT)(side), side.profile.sessions.counselor_utterances),
         "counselor utterances",
     ),
     "question_share": (
-        lambda side: (_miti(QUESTIONS)(side), side.profile.sessions.counselor_utterances),
+        lambda side: (_miti(QUESTION_COUNT)(side), side.profile.sessions.counselor_utterances),
         "counselor utterances",
     ),
-    "r_to_q": (lambda side: (_miti(REFLECTIONS)(side), _miti(QUESTIONS)(side)), "questions"),
+    "r_to_q": (lambda side: (_miti(REFLECTION_COUNT)(side), _miti(QUESTION_COUNT)(side)), "questions"),
     "pct_mi_adherent": (
-        lambda side: (_miti(*ADHERENT)(side), _miti(*ADHERENT, *NON_ADHERENT)(side)),
+        lambda side: (_miti(*MI_ADHERENT)(side), _miti(*MI_ADHERENT, *MI_NON_ADHERENT)(side)),
         "annotated affirm, seek collaboration, emphasize autonomy, persuade or confront turns",
     ),
     "change_talk_share": (_talk("change"), "client turns with a talk type"),
@@ -312,12 +159,12 @@ RATIOS: dict[str, tuple[Extract, str]] = {
 }
 SUBTYPES: dict[str, tuple[str, str, str, str]] = {
     # metric: (numerator count, other subtype count, kind total, kind name)
-    "pct_complex_reflections": ("CR", "SR", REFLECTIONS, "reflections"),
-    "pct_open_questions": ("Q_OPEN", "Q_CLOSED", QUESTIONS, "questions"),
+    "pct_complex_reflections": ("CR", "SR", REFLECTION_COUNT, "reflections"),
+    "pct_open_questions": ("Q_OPEN", "Q_CLOSED", QUESTION_COUNT, "questions"),
 }
 
 
-def _ratio_metric(spec: MetricSpec, context: _Context) -> _Pending:
+def _ratio_metric(spec: MetricSpec, context: MetricContext) -> Pending:
     extract, what = RATIOS[spec.name]
     estimates = []
     for side in (context.corpus, context.reference):
@@ -325,11 +172,11 @@ def _ratio_metric(spec: MetricSpec, context: _Context) -> _Pending:
         estimates.append(side.ratio(numerator, denominator))
     pending = _ratio_pending(spec, context, estimates[0], estimates[1], what)
     if spec.name == "r_to_q" and pending.decide is None and estimates[0] is None:
-        return _na(spec, "the corpus has no questions (or no codes of a known kind), so R:Q is undefined")
+        return not_applicable(spec, "the corpus has no questions (or no codes of a known kind), so R:Q is undefined")
     return pending
 
 
-def _subtype_metric(spec: MetricSpec, context: _Context) -> _Pending:
+def _subtype_metric(spec: MetricSpec, context: MetricContext) -> Pending:
     top, other, kind, name = SUBTYPES[spec.name]
     estimates = []
     for side in (context.corpus, context.reference):
@@ -337,7 +184,7 @@ def _subtype_metric(spec: MetricSpec, context: _Context) -> _Pending:
         total = float(_miti(kind)(side).sum())
         if total > 0 and subtyped.sum() < SUBTYPE_COVERAGE * total:
             share = 1 - subtyped.sum() / total
-            return _na(
+            return not_applicable(
                 spec,
                 f"{share:.0%} of the {side.label}'s {name} carry no subtype (e.g. AnnoMI-simple, ESConv), "
                 f"so the share cannot be computed",
@@ -346,11 +193,11 @@ def _subtype_metric(spec: MetricSpec, context: _Context) -> _Pending:
     return _ratio_pending(spec, context, estimates[0], estimates[1], f"subtyped {name}")
 
 
-def _sessions_per_case(spec: MetricSpec, context: _Context) -> _Pending:
+def _sessions_per_case(spec: MetricSpec, context: MetricContext) -> Pending:
     counts = [np.bincount(side.case, minlength=side.cases) for side in (context.corpus, context.reference)]
     corpus_value = float(counts[0].mean()) if len(counts[0]) else None
     if len(counts[1]) and bool(np.all(counts[1] == 1)):
-        return _na(
+        return not_applicable(
             spec,
             "the reference holds one session per case (real transcripts are single sessions), "
             "so multi-session structure cannot be compared",
@@ -360,7 +207,7 @@ def _sessions_per_case(spec: MetricSpec, context: _Context) -> _Pending:
     return _ratio_pending(spec, context, corpus, reference, "sessions")
 
 
-def _language_ratio(spec: MetricSpec, context: _Context) -> _Pending:
+def _language_ratio(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates = []
     for side in (context.corpus, context.reference):
         text = side.profile.text
@@ -370,12 +217,12 @@ def _language_ratio(spec: MetricSpec, context: _Context) -> _Pending:
             numerator, denominator = text.openers_matched, text.openers_total
         if not denominator:
             need = side.profile.settings.comparison_sessions + 1
-            return _na(spec, f"the {side.label} has fewer than {need} cases to compare dialogues with")
+            return not_applicable(spec, f"the {side.label} has fewer than {need} cases to compare dialogues with")
         estimates.append(ratio_estimate(np.asarray(numerator, float), np.asarray(denominator, float)))
     return _ratio_pending(spec, context, estimates[0], estimates[1], "n-grams or openers to compare")
 
 
-def _emotion_within(spec: MetricSpec, context: _Context) -> _Pending:
+def _emotion_within(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates = []
     for side in (context.corpus, context.reference):
         sums = np.asarray(side.profile.sessions.emotion_sum, dtype=np.float64).reshape(-1, 3)
@@ -389,7 +236,7 @@ def _emotion_within(spec: MetricSpec, context: _Context) -> _Pending:
     )
 
 
-def _emotion_across(spec: MetricSpec, context: _Context) -> _Pending:
+def _emotion_across(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates = []
     for side in (context.corpus, context.reference):
         columns = side.profile.sessions
@@ -412,7 +259,7 @@ def _emotion_across(spec: MetricSpec, context: _Context) -> _Pending:
     )
 
 
-def _mean_log(spec: MetricSpec, context: _Context) -> _Pending:
+def _mean_log(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates: list[Estimate | None] = []
     for side in (context.corpus, context.reference):
         logs = _log_utterances(side)
@@ -424,7 +271,7 @@ def _mean_log(spec: MetricSpec, context: _Context) -> _Pending:
     return _ratio_pending(spec, context, estimates[0], estimates[1], "sessions")
 
 
-def _spread(spec: MetricSpec, context: _Context) -> _Pending:
+def _spread(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates: list[Estimate | None] = []
     for side, boot in ((context.corpus, context.boot_corpus), (context.reference, context.boot_reference)):
         assert boot is not None
@@ -445,12 +292,12 @@ def _sd(sums: Array) -> Array:
     return np.asarray(np.sqrt(np.clip(variance, 0.0, None)), dtype=np.float64)
 
 
-def _mix(spec: MetricSpec, context: _Context) -> _Pending:
+def _mix(spec: MetricSpec, context: MetricContext) -> Pending:
     if context.classes is None:
-        return _na(spec, context.class_note)
+        return not_applicable(spec, context.class_note)
     small = _too_small(context)
     if small:
-        return _na(spec, small)
+        return not_applicable(spec, small)
     k = len(context.classes.classes)
     part = {"code_mix_jsd": None, "code_mix_first_third": 0, "code_mix_middle_third": 1, "code_mix_last_third": 2}
     chosen = part[spec.name]
@@ -466,9 +313,9 @@ def _mix(spec: MetricSpec, context: _Context) -> _Pending:
     test = mix_test(sides[0][0], sides[0][1], sides[1][0], sides[1][1])
     where = "" if chosen is None else f" in the {THIRDS[chosen]} third"
     if test is None:
-        return _na(spec, f"no counselor codes{where} on one side")
+        return not_applicable(spec, f"no counselor codes{where} on one side")
     extra = {"classes": context.classes.classes, **_mix_extra(test)}
-    return _Pending(spec, _decide_mix(spec, test), context.class_note, extra=extra)
+    return Pending(spec, _decide_mix(spec, test), context.class_note, extra=extra)
 
 
 def _mix_extra(test: MixTest) -> dict[str, Any]:
@@ -482,34 +329,36 @@ def _decide_mix(spec: MetricSpec, test: MixTest) -> Callable[[float], Outcome]:
     return lambda level: test.outcome(spec.tolerance, level)
 
 
-def _draws(spec: MetricSpec, context: _Context) -> _Pending:
+def _draws(spec: MetricSpec, context: MetricContext) -> Pending:
     estimates = []
     for side in (context.corpus, context.reference):
         values = side.profile.text.distinct_1 if spec.name == "distinct_1" else side.profile.text.distinct_2
         estimate = draws_estimate(np.asarray(values, dtype=np.float64))
         if estimate is None:
             budget = side.profile.settings.token_budget
-            return _na(spec, f"the {side.label}'s sample holds {side.profile.text.tokens} tokens, fewer than {budget}")
+            return not_applicable(
+                spec, f"the {side.label}'s sample holds {side.profile.text.tokens} tokens, fewer than {budget}"
+            )
         estimates.append(estimate)
     if context.corpus.profile.settings.token_budget != context.reference.profile.settings.token_budget:
-        return _na(spec, "corpus and reference were measured at different token budgets")
-    return _Pending(spec, _decide_ratio(spec, estimates[0], estimates[1]), "")
+        return not_applicable(spec, "corpus and reference were measured at different token budgets")
+    return Pending(spec, _decide_ratio(spec, estimates[0], estimates[1]), "")
 
 
-def _c2st(spec: MetricSpec, context: _Context) -> _Pending:
+def _c2st(spec: MetricSpec, context: MetricContext) -> Pending:
     result = context.c2st
     if result is None:
-        return _na(spec, "no real corpus given (--against REAL_CORPUS_DIR)")
+        return not_applicable(spec, "no real corpus given (--against REAL_CORPUS_DIR)")
     if result.auc is None:
-        return _na(spec, result.note)
+        return not_applicable(spec, result.note)
 
     def decide(level: float) -> Outcome:
         return result.outcome(spec.tolerance, level)
 
-    return _Pending(spec, decide, result.note, extra={"utterances_per_side": result.per_side})
+    return Pending(spec, decide, result.note, extra={"utterances_per_side": result.per_side})
 
 
-Compute = Callable[[MetricSpec, _Context], _Pending]
+Compute = Callable[[MetricSpec, MetricContext], Pending]
 # Every metric of metrics.yaml, by name; a name without an entry here is an error at load.
 COMPUTE: dict[str, Compute] = {
     **dict.fromkeys(RATIOS, _ratio_metric),

@@ -40,11 +40,10 @@ from counselsynth.fidelity.measures import THIRDS, third
 from counselsynth.fidelity.schemes import Scheme, schemes
 from counselsynth.fidelity.sources import sources
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.models import STAGES, Case, StageOfChange, Strict, TalkValence, TherapyFramework
+from counselsynth.models import STAGES, TALK_VALENCES, Case, StageOfChange, Strict, TalkValence, TherapyFramework
 from counselsynth.policy import PhasePolicy, StrategyPolicy, compile_policy
 
 SETTINGS_FILE = Path(__file__).parent / "policy_fit.yaml"
-VALENCES: tuple[TalkValence, ...] = ("change", "neutral", "sustain")
 DIGITS = 4
 
 
@@ -242,15 +241,15 @@ def _client_model(
 ) -> tuple[dict[StageOfChange, dict[TalkValence, float]], dict[str, dict[TalkValence, float]]]:
     total = sum(counts.talk.values())
     if total:
-        overall = {v: counts.talk[v] / total for v in VALENCES}
+        overall = {v: counts.talk[v] / total for v in TALK_VALENCES}
     else:
         overall = dict(settings.fallback_talk_mix)
         notes.append("the corpus has no client talk types: client_talk uses policy_fit.yaml's fallback mix")
     client_talk: dict[StageOfChange, dict[TalkValence, float]] = {}
     for stage in STAGES:
-        raw = {v: overall[v] * settings.stage_odds[stage][v] for v in VALENCES}
+        raw = {v: overall[v] * settings.stage_odds[stage][v] for v in TALK_VALENCES}
         norm = sum(raw.values())
-        client_talk[stage] = {v: round(raw[v] / norm, DIGITS) for v in VALENCES}
+        client_talk[stage] = {v: round(raw[v] / norm, DIGITS) for v in TALK_VALENCES}
     response: dict[str, dict[TalkValence, float]] = {}
     if total:
         low, high = settings.response_limits
@@ -261,7 +260,7 @@ def _client_model(
                 continue
             n = sum(after.values())
             multipliers: dict[TalkValence, float] = {}
-            for v in VALENCES:
+            for v in TALK_VALENCES:
                 if overall[v] <= 0:
                     continue
                 share = (after[v] + k * overall[v]) / (n + k)

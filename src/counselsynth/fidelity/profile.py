@@ -25,16 +25,15 @@ from counselsynth.datafiles import iter_records, load_one, validate
 from counselsynth.errors import InputError, UnknownNameError
 from counselsynth.fidelity.corpora import import_corpus
 from counselsynth.fidelity.language import LanguageStats, SampledSession, language_stats
-from counselsynth.fidelity.measures import MITI_COUNTS, QUESTIONS, REFLECTIONS
+from counselsynth.fidelity.measures import QUESTION_COUNT, REFLECTION_COUNT
 from counselsynth.fidelity.settings import CheckSettings, check_settings
 from counselsynth.fidelity.sources import sources
 from counselsynth.fidelity.tally import Tally, tally_corpus
-from counselsynth.models import Strict
+from counselsynth.models import MITI_BEHAVIOURS, TALK_VALENCES, Strict
 
 RECIPES_FILE = Path(__file__).parent / "profiles" / "recipes.yaml"
 PROFILES_DIR = Path(__file__).parent / "profiles"
-SUMMARY_COUNTS = (*MITI_COUNTS, REFLECTIONS, QUESTIONS)
-VALENCES = ("change", "neutral", "sustain")
+SUMMARY_COUNTS = (*MITI_BEHAVIOURS, REFLECTION_COUNT, QUESTION_COUNT)
 
 
 class Citation(Strict):
@@ -160,7 +159,7 @@ def _profile(builder: Tally, name: str, description: str) -> Profile:
         same_speaker=[m.same_speaker for m in measures],
         codes={code: [_triple(m.codes.get(code)) for m in measures] for code in codes},
         miti={key: [m.miti[key] for m in measures] for key in SUMMARY_COUNTS},
-        talk={key: [m.talk[key] for m in measures] for key in VALENCES},
+        talk={key: [m.talk[key] for m in measures] for key in TALK_VALENCES},
         emotion_sum=[(m.emotion_sum[0], m.emotion_sum[1], m.emotion_sum[2]) for m in measures],
         emotion_count=[(m.emotion_count[0], m.emotion_count[1], m.emotion_count[2]) for m in measures],
     )

@@ -22,78 +22,33 @@ import hashlib
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from counselsynth.datafiles import iter_records, problems
+from counselsynth.datafiles import problems
 from counselsynth.errors import DataFileError, InputError
 from counselsynth.models import Persona
 from counselsynth.personas.distributions import Distributions, load_distributions
 from counselsynth.personas.sampling import PersonaSampler
+from counselsynth.personas.source_formats import (
+    FORMATS,
+    CactusRecord,
+    IntakeForm,
+    PatientPsiProfile,
+    belief_lines,
+    parse_record,
+    read_records,
+)
 from counselsynth.personas.tables import PROBLEMS, ImportMappings
 
-SourceFormat = Literal["patient-psi", "cactus"]
-FORMATS: tuple[SourceFormat, ...] = ("patient-psi", "cactus")
 NOT_STATED = "not stated"
 TEXT_LANGUAGE = "en"  # both formats are English
 T = TypeVar("T")
 NEGATION_WINDOW = 6  # words before a risk mention that may negate it
-
-
-class _Source(BaseModel):
-    # Source formats grow fields between releases; unknown keys are ignored, missing ones are errors.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class PatientPsiProfile(_Source):
-    name: str = Field(min_length=1)
-    id: str = Field(min_length=1)
-    type: list[str] = Field(default_factory=list)
-    history: str
-    helpless_belief: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("helpless_belief", "helpless_belief_current")
-    )
-    unlovable_belief: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("unlovable_belief", "unlovable_belief_current")
-    )
-    worthless_belief: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("worthless_belief", "worthless_belief_current")
-    )
-    intermediate_belief: str
-    intermediate_belief_depression: str = ""
-    coping_strategies: str = Field(min_length=1)
-    situation: str = ""
-    auto_thought: str = Field(min_length=1)
-    emotion: list[str] = Field(default_factory=list)
-    behavior: str = ""
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator("emotion", mode="before")
-    @classmethod
-    def _emotion_list(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
-
-
-class CactusRecord(_Source):
-    intake_form: str = Field(min_length=1)
-    thought: str = Field(min_length=1)
-    patterns: list[str] = Field(default_factory=list)
-    attitude: str = "neutral"
-    cbt_technique: str | None = None
-    cbt_plan: str | None = None
-
-    @field_validator("patterns", mode="before")
-    @classmethod
-    def _pattern_list(cls, value: object) -> object:
-        return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
 
 
 @dataclass
@@ -193,7 +148,7 @@ class Importer:
         convert = self._patient_psi if source == "patient-psi" else self._cactus
         result = ImportResult(personas=[])
         seen: dict[str, str] = {}
-        for ordinal, (label, data) in enumerate(_records(path, source), start=1):
+        for ordinal, (label, data) in enumerate(read_records(path, source), start=1):
             persona, filled = convert(path, label, ordinal, data)
             if persona.id in seen:
                 raise DataFileError(path, label, "id", f"duplicate id '{persona.id}' (first in {seen[persona.id]})")
@@ -229,7 +184,7 @@ class Importer:
     # -- Patient-Psi ------------------------------------------------------------------------------
 
     def _patient_psi(self, path: Path, label: str, ordinal: int, data: dict[str, Any]) -> tuple[Persona, list[str]]:
-        source = _parse(PatientPsiProfile, data, path, label, "Patient-Psi profile")
+        source = parse_record(PatientPsiProfile, data, path, label, "Patient-Psi profile")
         record = _Record(path, label, f"patient-psi:{source.id}", self.seed)
         rng, sampler, pool = record.rng, self.sampler, self.pool
         core = [
@@ -246,7 +201,7 @@ class Importer:
             raise record.error(
                 "helpless_belief", "no core beliefs: helpless_, unlovable_ and worthless_belief are all empty"
             )
-        intermediate = _lines(source.intermediate_belief) + _lines(source.intermediate_belief_depression)
+        intermediate = belief_lines(source.intermediate_belief) + belief_lines(source.intermediate_belief_depression)
         if not intermediate:
             raise record.error("intermediate_belief", "is empty")
         problem = self.problem or self.d.imports.patient_psi.default_problem
@@ -308,7 +263,7 @@ class Importer:
     # -- Cactus -----------------------------------------------------------------------------------
 
     def _cactus(self, path: Path, label: str, ordinal: int, data: dict[str, Any]) -> tuple[Persona, list[str]]:
-        source = _parse(CactusRecord, data, path, label, "Cactus record")
+        source = parse_record(CactusRecord, data, path, label, "Cactus record")
         # Cactus rows have no id: the id is the row's position, but the filled fields are seeded by
         # the row's content, so a row converts the same wherever it sits in the file.
         content = "\0".join((source.intake_form, source.thought, source.attitude))
@@ -387,78 +342,6 @@ class Importer:
             if exc.field == "demographics.age":
                 raise record.error("intake_form", f"age {age_text} is outside 12-100") from None
             raise
-
-
-@dataclass
-class IntakeForm:
-    """A Cactus intake form: 'Label: value' lines (value possibly on the next line), numbered sections."""
-
-    fields: dict[str, str]
-    sections: dict[str, str]
-
-    LABEL = re.compile(r"^\s*([A-Za-z][A-Za-z /]*?)\s*:\s*(.*)$")
-    SECTION = re.compile(r"^\s*(\d+)\.\s*([^:\n]+?)\s*(?::\s*(.*))?$")
-
-    @classmethod
-    def parse(cls, text: str) -> IntakeForm:
-        fields: dict[str, str] = {}
-        sections: dict[str, list[str]] = {}
-        current: list[str] | None = None
-        pending: str | None = None
-        for line in text.splitlines():
-            stripped = line.strip()
-            section = cls.SECTION.match(stripped)
-            if section:
-                pending = None
-                # Section 1, when a form numbers it, holds the "Label: value" lines.
-                if section.group(1) == "1":
-                    current = None
-                    continue
-                current = sections.setdefault(section.group(2).strip().lower(), [])
-                if section.group(3):
-                    current.append(section.group(3).strip())
-                continue
-            if current is None:
-                if pending is not None and stripped:
-                    fields[pending] = stripped
-                    pending = None
-                    continue
-                label = cls.LABEL.match(stripped)
-                if label:
-                    key, value = label.group(1).strip().lower(), label.group(2).strip()
-                    if value:
-                        fields[key] = value
-                    else:
-                        pending = key
-                continue
-            if stripped:
-                current.append(stripped)
-        return cls(fields, {k: " ".join(v) for k, v in sections.items()})
-
-    def section(self, prefix: str) -> str:
-        return next((text for title, text in self.sections.items() if title.startswith(prefix)), "")
-
-
-def _records(path: Path, source: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    kind = "Patient-Psi profile" if source == "patient-psi" else "Cactus record"
-    for label, data in iter_records(path):
-        if not isinstance(data, dict):
-            raise DataFileError(path, label, None, f"expected a {kind} (a mapping), got {type(data).__name__}")
-        yield label, data
-
-
-def _parse(model: type[Any], data: dict[str, Any], path: Path, label: str, kind: str) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = problems(exc, path, label)[0]
-        raise DataFileError(path, label, first.field, f"{first.problem} (not a {kind}?)") from None
-
-
-def _lines(text: str) -> list[str]:
-    # Patient-Psi separates beliefs by newlines and marks sections like "[during depression]".
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not (line.startswith("[") and line.endswith("]"))]
 
 
 _HE = re.compile(r"\b(he|him|his|himself)\b", re.IGNORECASE)

@@ -1,0 +1,38 @@
+"""The shape of the package: small modules, one error tree."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+import counselsynth
+from counselsynth import errors
+from counselsynth.errors import CounselsynthError
+
+SRC = Path(counselsynth.__file__).parent
+MAX_LINES = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(SRC)): n
+        for path in SRC.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
+
+
+def test_every_error_the_tool_reports_is_defined_in_errors() -> None:
+    for module in pkgutil.walk_packages(counselsynth.__path__, "counselsynth."):
+        if not module.name.startswith("counselsynth.testing") and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    homes = {cls.__name__: cls.__module__ for cls in _subclasses(CounselsynthError)}
+    assert {name: home for name, home in homes.items() if home != errors.__name__} == {}
