@@ -21,10 +21,11 @@ import pytest
 from conftest import SHIPPED_PERSONAS, generate, run_cli
 
 from counselsynth.augment.gates import Gates
-from counselsynth.augment.languages import gate_settings, language
+from counselsynth.augment.languages import gate_settings
 from counselsynth.augment.scripts import script_share
 from counselsynth.corpus import read_cases, read_manifest
 from counselsynth.frameworks import load_catalog
+from counselsynth.languages import language
 from counselsynth.models import Case
 from counselsynth.personas import load_personas
 from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer, LoopbackStats
@@ -334,7 +335,7 @@ def test_a_killed_augment_run_resumes_without_duplicates_or_new_calls(source: Pa
 
 def test_the_language_catalogue_is_consistent_with_the_locales_and_the_identifier() -> None:
     from counselsynth.augment.identify import known
-    from counselsynth.augment.languages import catalogue
+    from counselsynth.languages import catalogue
     from counselsynth.personas.distributions import load_distributions
 
     locales = load_distributions().locales.locales

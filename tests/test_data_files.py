@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import SHIPPED_PERSONAS
 
-from counselsynth.augment.languages import language
 from counselsynth.engines.offline import SLOTS, phrasebank, phrasebank_languages, slot_names
 from counselsynth.frameworks import FrameworkCatalog
+from counselsynth.languages import language
 from counselsynth.models import Phase, TherapyFramework, Turn, TurnAnnotations
 from counselsynth.personas import load_personas
 from counselsynth.policy import load_policy

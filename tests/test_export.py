@@ -20,9 +20,9 @@ from datasets import load_dataset
 
 from counselsynth.corpus import read_cases
 from counselsynth.export import ExportOptions, export_run, parse_splits
-from counselsynth.export.languages import iso639_names
 from counselsynth.export.rows import ROW_FEATURES
 from counselsynth.frameworks import FrameworkCatalog
+from counselsynth.languages import iso639_names
 from counselsynth.models import Case
 
 PERSONAS = Path(__file__).parent / "fixtures" / "export" / "personas.yaml"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import counselsynth
@@ -36,3 +38,12 @@ def test_every_error_the_tool_reports_is_defined_in_errors() -> None:
             importlib.import_module(module.name)
     homes = {cls.__name__: cls.__module__ for cls in _subclasses(CounselsynthError)}
     assert {name: home for name, home in homes.items() if home != errors.__name__} == {}
+
+
+def test_generation_and_export_do_not_depend_on_the_translation_feature() -> None:
+    code = (
+        "import sys, counselsynth.runner, counselsynth.export.bundle, counselsynth.export.publish; "
+        "print(sorted(m for m in sys.modules if m.startswith('counselsynth.augment')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip() == "[]"

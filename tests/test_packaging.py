@@ -43,7 +43,7 @@ def test_the_wheel_runs_the_pipeline_from_anywhere(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(site)
     for folder in ("personas", "therapy_frameworks", "prompts"):
         assert (site / "counselsynth" / "_data" / folder).is_dir()
-    for data in ("augment/languages.yaml", "augment/gates.yaml", "testing/vocabulary.yaml", "fidelity/metrics.yaml"):
+    for data in ("languages.yaml", "augment/gates.yaml", "testing/vocabulary.yaml", "fidelity/metrics.yaml"):
         assert (site / "counselsynth" / data).is_file(), data
     work = tmp_path / "elsewhere"
     work.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
+from counselsynth.languages import primary_subtag
 from counselsynth.strict import Strict
 from counselsynth.vocabulary import (
     ID_PATTERN,
@@ -133,4 +134,4 @@ class SafetyProtocol(Strict):
         return self.first_session if session_index == 1 else self.later_sessions
 
     def resources_for(self, language: str) -> str:
-        return self.resources.get(language.split("-")[0], self.resources["default"])
+        return self.resources.get(primary_subtag(language), self.resources["default"])

@@ -8,6 +8,7 @@ be added, but the contract keys keep their meaning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -33,6 +34,7 @@ from counselsynth.persona_schema import (
 from counselsynth.strict import Strict
 from counselsynth.vocabulary import (
     ELEVATED_RISK,
+    GENERATION_AGENTS,
     ID_PATTERN,
     LANGUAGE_PATTERN,
     MI_ADHERENT,
@@ -42,12 +44,14 @@ from counselsynth.vocabulary import (
     REFLECTION_CODES,
     STAGES,
     TALK_VALENCES,
+    TRANSLATION_AGENTS,
     AgentName,
     CognitiveDistortion,
     ConversationStyle,
     CoreBeliefCategory,
     CoreCondition,
     Emotion,
+    GenerationAgent,
     Level,
     MitiBehaviour,
     ProblemCategory,
@@ -57,11 +61,19 @@ from counselsynth.vocabulary import (
     StageOfChange,
     SummaryMetric,
     TalkValence,
+    TranslationAgent,
 )
 
 # The vocabularies, persona and framework records live in their own modules; this is the one
 # import path for every record type.
 __all__ = [
+    "SESSION_GATES",
+    "TURN_GATES",
+    "in_table_order",
+    "GENERATION_AGENTS",
+    "TRANSLATION_AGENTS",
+    "GenerationAgent",
+    "TranslationAgent",
     "TALK_VALENCES",
     "MITI_BEHAVIOURS",
     "REFLECTION_CODES",
@@ -254,6 +266,17 @@ class GateTally(Strict):
     @property
     def mean_score(self) -> float | None:
         return self.score_sum / self.scored if self.scored else None
+
+
+# The gates of a translated run, in the order reports list them (checked by augment.gates).
+TURN_GATES = ("turns", "annotations", "script", "language", "length", "untranslated", "back_translation")
+SESSION_GATES = ("turns", "annotations", "language", "length")
+
+
+def in_table_order(tallies: Mapping[str, GateTally]) -> list[tuple[str, GateTally]]:
+    """The gates of a run or case as `level.gate` rows: turn gates, then session gates."""
+    names = [f"turn.{gate}" for gate in TURN_GATES] + [f"session.{gate}" for gate in SESSION_GATES]
+    return [(name, tallies[name]) for name in names if name in tallies]
 
 
 class Translation(Strict):

@@ -22,23 +22,22 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
-from counselsynth.augment.localize import localize
 from counselsynth.engines.base import Engine
-from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
 from counselsynth.graph.build import GRAPH_REVISION
 from counselsynth.graph.checkpoints import sqlite_checkpointer
-from counselsynth.models import Case, Persona, RunManifest, RunStatus
+from counselsynth.languages import primary_subtag
+from counselsynth.models import GENERATION_AGENTS, Case, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
+from counselsynth.personas.localize import localize
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
 
 AUTO = "auto"
 CHECKPOINTS = "checkpoints.sqlite"
-AGENTS = ("planner", "counselor", "client", "critic", "summarizer")
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class CaseFactory:
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(thread)
         warnings = []
-        if language != plan.persona.language.split("-")[0]:
+        if language != primary_subtag(plan.persona.language):
             warnings.append(
                 f"the {self.engine.name} engine cannot write '{plan.persona.language}'; the text is in '{language}'"
             )
@@ -206,8 +205,7 @@ class Generation(CaseRun[CasePlan]):
         if not self.plans:
             raise InputError("no valid personas to generate from")
         self.factory = CaseFactory(catalog, prompts, engine, settings, [p.framework for p in self.plans])
-        if isinstance(engine, LLMEngine):
-            engine.limit_calls(settings.concurrency)
+        engine.limit_calls(settings.concurrency)
         self.run_id = new_run_id()
         self._inputs = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in personas.files}
 
@@ -233,7 +231,7 @@ class Generation(CaseRun[CasePlan]):
             "shard": list(settings.shard) if settings.shard else None,
             "language": settings.language,
             "engine": self.engine.name,
-            "models": {a: self.engine.model_for(a) for a in AGENTS},  # type: ignore[arg-type]
+            "models": {a: self.engine.model_for(a) for a in GENERATION_AGENTS},
             "inputs": self._inputs,
         }
 
@@ -243,7 +241,7 @@ class Generation(CaseRun[CasePlan]):
             status=status,
             engine=self.engine.name,
             offline=self.engine.offline,
-            models={a: self.engine.model_for(a) for a in AGENTS},  # type: ignore[arg-type]
+            models={a: self.engine.model_for(a) for a in GENERATION_AGENTS},
             seed=self.settings.seed,
             settings={
                 **self.fingerprint(),
@@ -271,8 +269,7 @@ class Generation(CaseRun[CasePlan]):
         return await loop.run_in_executor(self._processes, _generate_in_worker, plan)
 
     def cache_hits(self) -> int:
-        cache = getattr(self.engine, "cache", None)
-        return cache.hits if cache is not None else 0
+        return self.engine.cache_hits()
 
     @asynccontextmanager
     async def resources(self) -> AsyncIterator[None]:
@@ -291,7 +288,7 @@ class Generation(CaseRun[CasePlan]):
         between calls, and the run ends on a long tail of the last cases to start."""
         if self.workers > 1:
             return 2 * self.workers
-        if isinstance(self.engine, LLMEngine):
+        if not self.engine.offline:
             return OPEN_CASES_PER_SLOT * self.settings.concurrency
         return self.settings.concurrency
 

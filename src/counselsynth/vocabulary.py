@@ -45,7 +45,10 @@ CognitiveDistortion = Literal[
     "magnification",
 ]
 Speaker = Literal["counselor", "client"]
-AgentName = Literal["planner", "counselor", "client", "critic", "summarizer", "translator", "back_translator"]
+# The agents of a generation run and of a translation run; AgentName is both.
+GenerationAgent = Literal["planner", "counselor", "client", "critic", "summarizer"]
+TranslationAgent = Literal["translator", "back_translator"]
+AgentName = Literal[GenerationAgent, TranslationAgent]
 TalkValence = Literal["change", "neutral", "sustain"]
 Emotion = Literal[
     "sadness",
@@ -90,3 +93,5 @@ REFLECTION_CODES: tuple[MitiBehaviour, ...] = ("SR", "CR")
 QUESTION_CODES: tuple[MitiBehaviour, ...] = ("Q_OPEN", "Q_CLOSED")
 MI_ADHERENT: tuple[MitiBehaviour, ...] = ("AF", "SEEK", "EMPH")
 MI_NON_ADHERENT: tuple[MitiBehaviour, ...] = ("PERSUADE", "CONFRONT")
+GENERATION_AGENTS: tuple[GenerationAgent, ...] = get_args(GenerationAgent)
+TRANSLATION_AGENTS: tuple[TranslationAgent, ...] = get_args(TranslationAgent)

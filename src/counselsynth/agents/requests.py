@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from counselsynth.augment.languages import prompt_language
 from counselsynth.engines.base import Request, T, prefix_share, prompt_text
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState, state_key
+from counselsynth.languages import prompt_language
 from counselsynth.models import AgentName, Speaker, Turn
 
 

@@ -20,27 +20,20 @@ failure named and the gate table can count what each gate caught. The thresholds
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from counselsynth.augment.identify import identify, known, prefers
-from counselsynth.augment.languages import GateSettings, Language
+from counselsynth.augment.languages import GateSettings
 from counselsynth.augment.scripts import letter_count, main_script, script_of, script_share
-from counselsynth.models import GateTally, Turn
+from counselsynth.languages import Language
+from counselsynth.models import Turn
 
-TURN_GATES = ("turns", "annotations", "script", "language", "length", "untranslated", "back_translation")
-SESSION_GATES = ("turns", "annotations", "language", "length")
 WORD = re.compile(r"[^\W\d_]{2,}")
 
 Failure = tuple[str, str]  # (gate, reason)
-
-
-def in_table_order(tallies: Mapping[str, GateTally]) -> list[tuple[str, GateTally]]:
-    """The gates of a run or case as `level.gate` rows: turn gates, then session gates."""
-    names = [f"turn.{gate}" for gate in TURN_GATES] + [f"session.{gate}" for gate in SESSION_GATES]
-    return [(name, tallies[name]) for name in names if name in tallies]
 
 
 @dataclass(frozen=True)

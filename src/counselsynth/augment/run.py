@@ -18,17 +18,16 @@ from typing import Any
 
 from counselsynth.augment.gates import Gates
 from counselsynth.augment.identify import identify
-from counselsynth.augment.languages import HERE, Language, check_pair, gate_settings, language, primary
-from counselsynth.augment.localize import localize
+from counselsynth.augment.languages import GATES_FILE, gate_settings
 from counselsynth.augment.translate import CaseTranslator
 from counselsynth.corpus import DIALOGUES, MANIFEST, read_manifest
 from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import DataFileError, InputError, WrongLanguageError
-from counselsynth.models import Case, Persona, RunManifest, RunStatus
+from counselsynth.languages import LANGUAGES_FILE, Language, check_pair, language, primary_subtag
+from counselsynth.models import TRANSLATION_AGENTS, Case, Persona, RunManifest, RunStatus
+from counselsynth.personas.localize import localize
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
-
-AGENTS = ("translator", "back_translator")
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,11 @@ class Augmentation(CaseRun[SourceCase]):
         self.resume = settings.resume
         self.on_case = lambda case_id, tally: None
         self.target = language(settings.target)
-        self.target_code = primary(settings.target)
+        self.target_code = primary_subtag(settings.target)
         self.gate_settings = gate_settings()
         self.source = self._check_source()
         self.items, self.skipped, self.source_sha256 = self._plan()
-        data = b"".join((HERE / name).read_bytes() for name in ("languages.yaml", "gates.yaml"))
+        data = b"".join(path.read_bytes() for path in (LANGUAGES_FILE, GATES_FILE))
         self.gates_sha256 = hashlib.sha256(data).hexdigest()
         self.run_id = new_run_id()
         self._verdicts: list[tuple[bool, str]] = []
@@ -99,11 +98,11 @@ class Augmentation(CaseRun[SourceCase]):
                     case_id, text_language = str(head["case_id"]), str(head["language"])
                 except (ValueError, KeyError, TypeError):
                     raise DataFileError(path, f"line {number}", "case_id", "not a case record") from None
-                if primary(text_language) == self.target_code:
+                if primary_subtag(text_language) == self.target_code:
                     skipped.append(f"{case_id}: already in '{self.target_code}'")
                 else:
                     check_pair(text_language, self.target_code)
-                    items.append(SourceCase(case_id, primary(text_language), offset))
+                    items.append(SourceCase(case_id, primary_subtag(text_language), offset))
                 offset += len(line)
         if self.settings.limit is not None:
             items = items[: self.settings.limit]
@@ -129,7 +128,7 @@ class Augmentation(CaseRun[SourceCase]):
             "seed": self.settings.seed,
             "limit": self.settings.limit,
             "engine": self.engine.name,
-            "models": {agent: self.engine.model_for(agent) for agent in AGENTS},  # type: ignore[arg-type]
+            "models": {agent: self.engine.model_for(agent) for agent in TRANSLATION_AGENTS},
             "gates_sha256": self.gates_sha256,
         }
 
@@ -146,13 +145,13 @@ class Augmentation(CaseRun[SourceCase]):
             status=status,
             engine=self.engine.name,
             offline=source.offline,
-            models={agent: self.engine.model_for(agent) for agent in AGENTS},  # type: ignore[arg-type]
+            models={agent: self.engine.model_for(agent) for agent in TRANSLATION_AGENTS},
             seed=self.settings.seed,
             settings={**self.fingerprint(), "concurrency": self.settings.concurrency},
             versions=versions(),
             inputs={str(self.settings.source_dir / DIALOGUES): self.source_sha256},
             framework_hashes=source.framework_hashes,
-            prompt_hashes={n: h for n, h in self.prompts.hashes().items() if n.split("/")[0] in AGENTS},
+            prompt_hashes={n: h for n, h in self.prompts.hashes().items() if n.split("/")[0] in TRANSLATION_AGENTS},
             policy_hashes={},
             planned_cases=[item.case_id for item in self.items],
             skipped=self.skipped,

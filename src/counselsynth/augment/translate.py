@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from counselsynth.augment.gates import TURN_GATES, Failure, Gates, Segment
-from counselsynth.augment.localize import Localized
+from counselsynth.augment.gates import Failure, Gates, Segment
 from counselsynth.engines.base import Engine, Request, T, prefix_share, prompt_text
 from counselsynth.models import (
+    TURN_GATES,
     AgentName,
     Case,
     GateTally,
@@ -31,6 +31,7 @@ from counselsynth.models import (
     Turn,
     Usage,
 )
+from counselsynth.personas.localize import Localized
 from counselsynth.prompts import PromptLibrary
 
 NOTES = "session_notes"

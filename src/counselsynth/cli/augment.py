@@ -102,7 +102,7 @@ def _engine(run_config: RunConfig, out_dir: Path) -> LLMEngine:
 def _print_languages() -> None:
     from rich.table import Table
 
-    from counselsynth.augment.languages import catalogue
+    from counselsynth.languages import catalogue
 
     table = Table("code", "language", "scripts", "names from", "tokens", "identifier", title="Target languages")
     for code, lang in sorted(catalogue().items()):
@@ -120,7 +120,7 @@ def _print_languages() -> None:
 def gate_table(gates: dict[str, GateTally]) -> Table:
     from rich.table import Table
 
-    from counselsynth.augment.gates import in_table_order
+    from counselsynth.models import in_table_order
 
     table = Table("gate", "checked", "rejected", "flagged", "flagged %", "chrF", title="Quality gates")
     for name, tally in in_table_order(gates):

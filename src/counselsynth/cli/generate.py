@@ -103,9 +103,7 @@ def generate(
         language=run_config.language,
     )
     engine = build_engine(run_config, out_dir)
-    preflight = getattr(engine, "preflight", None)
-    if preflight is not None:
-        preflight()
+    engine.preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
     result = run_with_progress("generating", generation)
     _print_summary(result.manifest, out_dir)

@@ -43,6 +43,10 @@ class Reply(Generic[T]):
 
 
 class Engine(Protocol):
+    """What the pipeline asks of an engine. An engine that has no use for a step (the offline
+    engine has no endpoint to check, no request slots and no response cache) implements it as a
+    no-op, so callers never probe for it."""
+
     name: str
     offline: bool
 
@@ -50,6 +54,18 @@ class Engine(Protocol):
 
     def text_language(self, requested: str) -> str:
         """The language the engine will actually write when `requested` is asked for."""
+        ...
+
+    def preflight(self) -> None:
+        """Fail before any case starts on what would fail every call (an unknown model, a missing key)."""
+        ...
+
+    def limit_calls(self, in_flight: int) -> None:
+        """Hold at most `in_flight` requests at once (`--concurrency` for an LLM engine)."""
+        ...
+
+    def cache_hits(self) -> int:
+        """Replies served from a response cache so far."""
         ...
 
     async def complete(self, request: Request[T]) -> Reply[T]: ...

@@ -26,10 +26,10 @@ from counselsynth.engines.cache import ResponseCache, request_key
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.engines.slots import PrioritySlots
 from counselsynth.errors import EngineError, InputError, ReplyValidationError
-from counselsynth.models import AgentName, Strict, Usage
+from counselsynth.models import GENERATION_AGENTS, AgentName, Strict, Usage
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
-AGENTS: tuple[AgentName, ...] = ("planner", "counselor", "client", "critic", "summarizer")
+AGENTS = GENERATION_AGENTS
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
@@ -134,6 +134,9 @@ class LLMEngine:
 
     def text_language(self, requested: str) -> str:
         return requested.split("-")[0]
+
+    def cache_hits(self) -> int:
+        return self.cache.hits if self.cache is not None else 0
 
     def preflight(self) -> None:
         """Fail before any case starts on an unknown model, a missing key or an unreachable endpoint."""

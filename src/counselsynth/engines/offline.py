@@ -20,6 +20,7 @@ import yaml
 
 from counselsynth.engines.base import Reply, Request, T, estimate_tokens, provenance
 from counselsynth.errors import EngineError
+from counselsynth.languages import primary_subtag
 from counselsynth.models import STAGES, AgentName, Persona, Rubric, Usage
 
 PHRASEBANK_DIR = Path(__file__).parent / "phrasebank"
@@ -94,8 +95,17 @@ class OfflineEngine:
         return "offline-phrasebank-v1"
 
     def text_language(self, requested: str) -> str:
-        primary = requested.split("-")[0]
+        primary = primary_subtag(requested)
         return primary if primary in phrasebank_languages() else FALLBACK_LANGUAGE
+
+    def preflight(self) -> None:
+        """Nothing to check: no model, no key, no endpoint."""
+
+    def limit_calls(self, in_flight: int) -> None:
+        """No requests to limit: offline calls are CPU work, bounded by the cases run at once."""
+
+    def cache_hits(self) -> int:
+        return 0
 
     async def complete(self, request: Request[T]) -> Reply[T]:
         rng = random.Random(request.seed)

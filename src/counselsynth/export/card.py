@@ -21,18 +21,17 @@ from datasets import DatasetInfo, Features, SplitDict, SplitInfo, Value
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCardData
 
-from counselsynth.augment.gates import in_table_order
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
 from counselsynth.export.census import PERSONA_DIMENSIONS, Census
 from counselsynth.export.choices import ExportFormat
 from counselsynth.export.fidelity_summary import FidelityReport, citations
 from counselsynth.export.formats import data_files_pattern
-from counselsynth.export.languages import language_name, primary_subtag
 from counselsynth.export.rendering import render, template_hash
 from counselsynth.export.rows import ROW_FIELDS, SYSTEM_TEMPLATE
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.models import Emotion, RunManifest, SafetyEvent, Strict, TalkValence
+from counselsynth.languages import language_name, primary_subtag
+from counselsynth.models import Emotion, RunManifest, SafetyEvent, Strict, TalkValence, in_table_order
 
 CARD_TEMPLATE = "dataset_card.md.jinja2"
 VOCABULARY_FILE = Path(__file__).parent / "hub_vocabulary.yaml"

@@ -17,8 +17,8 @@ from typing import Any
 
 from datasets import Features, Value
 
-from counselsynth.export.languages import language_name
 from counselsynth.export.rendering import render
+from counselsynth.languages import language_name
 from counselsynth.models import Case, Session, TherapyFramework, Turn
 
 SYSTEM_TEMPLATE = "system_message.jinja2"

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from counselsynth.corpus import DIALOGUES, MANIFEST, iter_case_lines, read_manifest
 from counselsynth.datafiles import problems
 from counselsynth.errors import DataFileError, InputError, RunNotFinishedError
-from counselsynth.export.languages import is_iso639, primary_subtag
+from counselsynth.languages import is_iso639, primary_subtag
 from counselsynth.models import Case, RunManifest
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from counselsynth.datafiles import iter_records
 from counselsynth.errors import DataFileError
+from counselsynth.languages import primary_subtag
 from counselsynth.models import ELEVATED_RISK, Persona
 from counselsynth.personas.distributions import Distributions, load_distributions
 from counselsynth.personas.privacy import contact_details
@@ -74,7 +75,7 @@ def coherence_notes(
             if table[band] == 0:
                 note(field, f"{score} is in the {band} band, which severity.yaml rules out for {problem}")
         entry = d.locales.locales.get(p.locale) if p.locale else None
-        if entry is not None and p.language.split("-")[0] != entry.language:
+        if entry is not None and primary_subtag(p.language) != entry.language:
             note("language", f"'{p.language}' is not the language of locale {p.locale} ('{entry.language}')")
         for field, kind, text in contact_details(p):
             note(field, f"looks like {kind} ({text!r}); personas should hold no real contact details")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from counselsynth.datafiles import load_one
 from counselsynth.errors import DataFileError
+from counselsynth.languages import primary_subtag
 from counselsynth.personas.pools import FallbackNames, LocaleCatalogue, TextPool
 from counselsynth.personas.tables import (
     MIX_TOLERANCE,
@@ -55,7 +56,7 @@ class Distributions:
         return self.pools[self.pool_language(language)]
 
     def pool_language(self, language: str) -> str:
-        primary = language.split("-")[0]
+        primary = primary_subtag(language)
         return primary if primary in self.pools else "en"
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
+from counselsynth.languages import primary_subtag
 from counselsynth.models import Persona
 from counselsynth.personas.distributions import Distributions, check_mix, load_distributions
 from counselsynth.personas.draws import Categorical, ScoreDistribution, _normal_cdf
@@ -73,7 +74,7 @@ class SampleResult:
         for locale, resolution in self.resolutions.items():
             line = resolution.describe()
             language, text = self.languages[locale], self.text_languages[locale]
-            if text != language.split("-")[0]:
+            if text != primary_subtag(language):
                 line += f"; no '{language}' text pools, so the profile text is English (language stays '{language}')"
             lines.append(line)
         return lines
@@ -99,7 +100,7 @@ class PersonaSampler:
             profile = locale_profile(distributions, locale)
             language = profile.entry.language
             text_language = distributions.pool_language(language)
-            if native_text_only and text_language != language.split("-")[0]:
+            if native_text_only and text_language != primary_subtag(language):
                 available = ", ".join(sorted(distributions.pools))
                 raise InputError(
                     f"locale '{locale}': no text pools in '{language}' (available: {available}); "
@@ -159,7 +160,7 @@ class PersonaSampler:
         problem = self.problems.draw(rng)
         profile = self.profiles[locale]
         pool = self.pools[locale]
-        english_text = pool.language == "en" and profile.entry.language.split("-")[0] != "en"
+        english_text = pool.language == "en" and primary_subtag(profile.entry.language) != "en"
 
         gender = self.draw_gender(problem, rng)
         # A non-binary client gets a name (and, in Spanish, grammatical forms) from one of the

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from counselsynth.augment.languages import catalogue
+from counselsynth.languages import catalogue
 
 SCHEMAS = ("TurnTranslation", "BackTranslation")
 CORRUPTIONS = ("script", "english", "drop", "annotation", "untranslated", "drift")

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from functools import cache
 
-from counselsynth.augment.languages import language, primary
+from counselsynth.languages import language, primary_subtag
 from counselsynth.models import Persona
 from counselsynth.personas.distributions import load_distributions
 from counselsynth.personas.names import locale_profile
@@ -40,16 +40,16 @@ def _gender_words() -> dict[str, NameGender]:
 def localize(persona: Persona, target: str, seed: int) -> Localized:
     """The persona with a name and a city of the target language's locale."""
     lang = language(target)
-    if primary(persona.language) == primary(target):
+    if primary_subtag(persona.language) == primary_subtag(target):
         return Localized(persona, {})
     distributions = load_distributions()
     profile = locale_profile(distributions, lang.locale)
-    rng = random.Random(f"{seed}:{persona.id}:{primary(target)}")
+    rng = random.Random(f"{seed}:{persona.id}:{primary_subtag(target)}")
     fallback: NameGender = "female" if rng.random() < 0.5 else "male"
     gender = _gender_words().get(persona.demographics.gender.casefold(), fallback)
     name = profile.names.draw(gender, rng)
     place = profile.places.draw(rng, english=False)
-    pool = distributions.pool_for(primary(target))
+    pool = distributions.pool_for(primary_subtag(target))
     location = pool.place_format.format(city=place.city, country=place.country)
 
     replacements: dict[str, str] = {persona.demographics.name: name.full}
@@ -66,7 +66,7 @@ def localize(persona: Persona, target: str, seed: int) -> Localized:
             replacements.setdefault(old_place[-1], place.country)
     demographics = persona.demographics.model_copy(update={"name": name.full, "location": location})
     localized = persona.model_copy(
-        update={"language": primary(target), "locale": lang.locale, "demographics": demographics}
+        update={"language": primary_subtag(target), "locale": lang.locale, "demographics": demographics}
     )
     ordered = dict(sorted(replacements.items(), key=lambda item: -len(item[0])))
     return Localized(localized, ordered)
