@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import subprocess
 import sys
@@ -40,10 +41,17 @@ def test_every_error_the_tool_reports_is_defined_in_errors() -> None:
     assert {name: home for name, home in homes.items() if home != errors.__name__} == {}
 
 
-def test_generation_and_export_do_not_depend_on_the_translation_feature() -> None:
-    code = (
-        "import sys, counselsynth.runner, counselsynth.export.bundle, counselsynth.export.publish; "
-        "print(sorted(m for m in sys.modules if m.startswith('counselsynth.augment')))"
-    )
+def _loaded_after(modules: str, prefix: str) -> list[str]:
+    code = f"import json, sys, {modules}; print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefix!r}))))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert result.stdout.strip() == "[]"
+    return list(json.loads(result.stdout))
+
+
+def test_generation_and_export_do_not_depend_on_the_translation_feature() -> None:
+    modules = "counselsynth.runner, counselsynth.export.bundle, counselsynth.export.publish"
+    assert _loaded_after(modules, "counselsynth.augment") == []
+
+
+def test_the_product_never_imports_its_test_doubles() -> None:
+    modules = "counselsynth.cli, counselsynth.runner, counselsynth.augment.run, counselsynth.export.publish"
+    assert _loaded_after(modules, "counselsynth.testing") == []
