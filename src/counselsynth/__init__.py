@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from counselsynth.models import Case, Critique, Persona, RunManifest, Session, TherapyFramework, Turn
     from counselsynth.personas import load_personas
     from counselsynth.prompts import PromptLibrary
-    from counselsynth.runner import Generation, RunSettings
+    from counselsynth.runner import Generation
+    from counselsynth.settings import RunSettings
 
 __version__ = "0.1.0"
 
@@ -45,7 +46,7 @@ _HOMES = {
     "load_personas": "counselsynth.personas",
     "PromptLibrary": "counselsynth.prompts",
     "Generation": "counselsynth.runner",
-    "RunSettings": "counselsynth.runner",
+    "RunSettings": "counselsynth.settings",
 }
 
 __all__ = [

@@ -18,8 +18,11 @@ from counselsynth.engines.llm import GatewayConfig, LLMEngine, ModelSettings, St
 from counselsynth.engines.offline import OfflineEngine
 from counselsynth.errors import InputError
 from counselsynth.models import Strict
+from counselsynth.settings import RunSettings
 
 CACHE = "cache.sqlite"
+# The settings a run-config file shares with RunSettings.
+RUN_FIELDS = ("framework", "sessions", "seed", "limit", "max_revisions", "concurrency", "language")
 
 
 class RunConfig(Strict):
@@ -51,6 +54,11 @@ class RunConfig(Strict):
     def merged(self, **flags: Any) -> RunConfig:
         """This file's settings overridden by every flag that was given (not None)."""
         return self.model_copy(update={k: v for k, v in flags.items() if v is not None})
+
+    def run_settings(self, out_dir: Path, **extra: Any) -> RunSettings:
+        """The generation settings: what this config sets, RunSettings' defaults for the rest."""
+        given = {name: getattr(self, name) for name in RUN_FIELDS if getattr(self, name) is not None}
+        return RunSettings(out_dir=out_dir, **given, **extra)
 
 
 def load_run_config(path: Path | None) -> RunConfig:

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -35,24 +34,9 @@ from counselsynth.personas.localize import localize
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
+from counselsynth.settings import AUTO, RunSettings
 
-AUTO = "auto"
 CHECKPOINTS = "checkpoints.sqlite"
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    out_dir: Path
-    framework: str = AUTO
-    sessions: int = 2
-    seed: int = 0
-    limit: int | None = None
-    max_revisions: int = 2
-    concurrency: int = 8
-    workers: int = 0  # 0: one per core for the offline engine
-    shard: tuple[int, int] | None = None  # (i, n): this machine's share of the personas
-    resume: bool = False  # require an existing run to continue
-    language: str | None = None  # native generation in this language, with localized personas
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,18 @@ import typer
 
 from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
 from counselsynth.errors import InputError
+from counselsynth.settings import AUTO, default_of
 
 if TYPE_CHECKING:
     from counselsynth.models import RunManifest
 
 Opt = typer.Option
+
+
+def _shows_default(text: str, setting: str) -> str:
+    # The option itself defaults to None so that a --config file can set it; the help shows the
+    # run's real default, taken from RunSettings.
+    return f"{text} \\[default: {default_of(setting)}]"
 
 
 @app.command()
@@ -22,14 +29,21 @@ def generate(
     personas: Annotated[Path, typer.Argument(help="A persona file (YAML/JSON/JSONL) or a folder of them.")],
     out_dir: Annotated[Path, Opt("--out", help="Output folder for dialogues.jsonl and manifest.json.")],
     framework: Annotated[
-        str | None, Opt(help="Framework id, or 'auto' to follow each persona. [default: auto]")
+        str | None, Opt(help=_shows_default(f"Framework id, or '{AUTO}' to follow each persona.", "framework"))
     ] = None,
-    sessions: Annotated[int | None, Opt(min=1, max=50, help="Sessions per case. [default: 2]")] = None,
-    seed: Annotated[int | None, Opt(help="Seed; the same seed gives the same corpus. [default: 0]")] = None,
+    sessions: Annotated[int | None, Opt(min=1, max=50, help=_shows_default("Sessions per case.", "sessions"))] = None,
+    seed: Annotated[int | None, Opt(help=_shows_default("Seed; the same seed gives the same corpus.", "seed"))] = None,
     limit: Annotated[int | None, Opt(min=1, help="Use only the first K personas.")] = None,
-    max_revisions: Annotated[int | None, Opt(min=0, max=10, help="Critic revisions per session. [default: 2]")] = None,
+    max_revisions: Annotated[
+        int | None, Opt(min=0, max=10, help=_shows_default("Critic revisions per session.", "max_revisions"))
+    ] = None,
     concurrency: Annotated[
-        int | None, Opt(min=1, max=1024, help="LLM requests in flight at once (offline: cases). [default: 8]")
+        int | None,
+        Opt(
+            min=1,
+            max=1024,
+            help=_shows_default("LLM requests in flight at once (offline: cases).", "concurrency"),
+        ),
     ] = None,
     workers: Annotated[int, Opt(min=0, max=64, help="Offline engine processes; 0 = one per core.")] = 0,
     language: Annotated[
@@ -63,7 +77,7 @@ def generate(
     from counselsynth.personas import load_personas
     from counselsynth.prompts import PromptLibrary
     from counselsynth.runconfig import build_engine, load_run_config
-    from counselsynth.runner import AUTO, Generation, RunSettings
+    from counselsynth.runner import Generation
 
     run_config = load_run_config(config).merged(
         framework=framework,
@@ -89,19 +103,7 @@ def generate(
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
         err.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
-    settings = RunSettings(
-        out_dir=out_dir,
-        framework=run_config.framework or AUTO,
-        sessions=run_config.sessions or 2,
-        seed=run_config.seed or 0,
-        limit=run_config.limit,
-        max_revisions=2 if run_config.max_revisions is None else run_config.max_revisions,
-        concurrency=run_config.concurrency or 8,
-        workers=workers,
-        shard=_parse_shard(shard),
-        resume=resume,
-        language=run_config.language,
-    )
+    settings = run_config.run_settings(out_dir, workers=workers, shard=_parse_shard(shard), resume=resume)
     engine = build_engine(run_config, out_dir)
     engine.preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
