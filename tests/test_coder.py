@@ -96,7 +96,9 @@ def test_coder_cli_fits_and_lists(mi_corpus: Path, tmp_path: Path) -> None:
     assert code == 0 and "Cohen's kappa" in out and "per-class F1" in out
     assert load_coder(str(tmp_path / "c.json")).validation.folds == 3
     code, out, _ = run_cli("coder", "list")
-    assert code == 0 and out.startswith("mi: ") and "AnnoMI" in out
+    lines = dict(line.split(": ", 1) for line in out.splitlines())
+    assert code == 0 and set(lines) == {"esc", "mi"}
+    assert "AnnoMI" in lines["mi"] and "ESConv" in lines["esc"]
 
 
 def test_coder_cli_bad_input_is_one_line(tmp_path: Path) -> None:
