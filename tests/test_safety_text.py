@@ -10,12 +10,12 @@ from conftest import generate, persona_record, write_personas
 
 from counselsynth.engines.llm import GatewayConfig, LLMEngine, ModelSettings
 from counselsynth.frameworks import load_catalog
-from counselsynth.loopback import LoopbackConfig, LoopbackServer
 from counselsynth.models import Case
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runner import Generation, RunSettings
 from counselsynth.safety_text import asks_about_risk, check_available, gives_resources, performs_step, resource_markers
+from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer
 
 EN = load_catalog().safety.resources_for("en")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from counselsynth.datafiles import iter_records
 from counselsynth.errors import DataFileError
+from counselsynth.languages import primary_subtag
 from counselsynth.resources import data_dir
 
 QUESTION_MARKS = ("?", "？", "؟", "¿")
@@ -67,11 +68,11 @@ def check_available(step: str, language: str) -> bool:
     """Whether the step has a text check in this language (else only the critic judges it)."""
     if step == "crisis_resources":
         return True
-    return step == "risk_assessment" and language.split("-")[0] in _risk_patterns()
+    return step == "risk_assessment" and primary_subtag(language) in _risk_patterns()
 
 
 def asks_about_risk(text: str, language: str) -> bool:
-    pattern = _risk_patterns()[language.split("-")[0]]
+    pattern = _risk_patterns()[primary_subtag(language)]
     return any(mark in text for mark in QUESTION_MARKS) and pattern.search(text) is not None
 
 
