@@ -268,7 +268,7 @@ def test_api_keys_never_appear_in_records_manifests_or_errors(tmp_path: Path, pe
             "--config",
             str(_config(tmp_path, max_attempts=2, backoff_initial=0.01)),
         )
-    assert code == 1 and "failed after up to 2 attempts" in text
+    assert code == 1 and "failed after 2 attempts" in text
     with LoopbackServer() as server:
         code, _ = _cli(
             "generate",

@@ -7,7 +7,8 @@ one line and an exit code; library users can catch the branch they care about::
     ├── InputError                    exit 2: the user gave something unusable
     │   ├── DataFileError             a persona / framework / policy file is malformed
     │   ├── UnknownNameError          a framework, agent, template ... that does not exist
-    │   └── OutputExistsError         the output folder already holds a run
+    │   ├── OutputExistsError         the output folder already holds a run
+    │   └── DamagedFileError          a run's SQLite database (cache, checkpoints) is unreadable
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply
     │   └── ReplyValidationError      the reply never matched its schema
@@ -64,6 +65,17 @@ class UnknownNameError(InputError):
 
 class OutputExistsError(InputError):
     """The output folder already holds a run that this command would overwrite."""
+
+
+class DamagedFileError(InputError):
+    """A database the run keeps beside its cases is damaged; the cases themselves are not."""
+
+    def __init__(self, path: Path | str, reason: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"{path} is damaged ({reason}); delete it and repeat the command: "
+            "finished cases in dialogues.jsonl are kept"
+        )
 
 
 class PromptError(CounselsynthError):

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from counselsynth.corpus import DIALOGUES, iter_case_lines, read_cases, read_manifest, write_atomic, write_manifest
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.models import RunManifest
+from counselsynth.runlock import reading_lock, run_lock
 from counselsynth.runloop import Totals
 
 
 def merge_shards(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
+    """Check the shards and write the merged run to `out`, holding `out` and reading every shard
+    under its run lock, so no shard changes while it is read and no second merge shares `out`."""
+    with run_lock(out), ExitStack() as shards:
+        for folder in shard_dirs:
+            shards.enter_context(reading_lock(folder))
+        return _merge(shard_dirs, out)
+
+
+def _merge(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
     if (out / DIALOGUES).exists():
         raise OutputExistsError(f"{out / DIALOGUES} already exists; choose another --out folder")
     manifests = [read_manifest(d) for d in shard_dirs]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
+from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors, say_error
 from counselsynth.cli.progress import print_usage, run_with_progress
 from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
@@ -85,7 +85,7 @@ def generate(
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
-        err.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+        say_error(problem, "skipped")
     settings = RunSettings(
         out_dir=out_dir,
         framework=run_config.framework or AUTO,

@@ -10,7 +10,7 @@ import typer
 from faker import VERSION as FAKER_VERSION
 from rich.table import Table
 
-from counselsynth.cli.app import FrameworkDirs, err, out, personas_app, reports_errors, say_error
+from counselsynth.cli.app import FrameworkDirs, out, personas_app, reports_errors, say_error
 from counselsynth.frameworks import load_catalog
 from counselsynth.personas import load_personas
 from counselsynth.personas.coherence import coherence_notes
@@ -24,7 +24,7 @@ Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if 
 
 
 def _note(message: str) -> None:
-    err.print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
+    say_error(message, "note")
 
 
 @personas_app.command("validate")
