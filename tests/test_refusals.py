@@ -103,3 +103,21 @@ def test_a_run_that_holds_a_case_twice_is_refused_not_extended(tmp_path: Path) -
     case_id = json.loads(lines[0])["case_id"]
     assert code == 2 and f"holds case '{case_id}' twice" in err
     assert _snapshot(out) == before
+
+
+def test_every_bad_line_of_a_run_folder_is_reported_at_once(tmp_path: Path) -> None:
+    personas = write_personas(tmp_path / "p.yaml", [persona_record(id=f"p{i}") for i in range(5)])
+    out = tmp_path / "run"
+    assert run_cli("generate", str(personas), "--out", str(out), "--sessions", "1")[0] == 0
+    lines = _lines(out)
+    lines[1] = lines[1].replace('"sessions":', '"sessionz":', 1)
+    lines[3] = lines[3][:50]
+    _write_lines(out, lines)
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"status": "complete"', '"status": "interrupted"'))
+    before = _snapshot(out)
+    code, _, err = run_cli("generate", str(personas), "--out", str(out), "--sessions", "1")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{out / 'dialogues.jsonl'}, line 2, field 'sessions'" in err
+    assert err.strip().endswith("(and 1 more bad lines: 4)")
+    assert _snapshot(out) == before

@@ -128,13 +128,32 @@ def trim_torn_line(path: Path) -> None:
         handle.truncate(0)
 
 
-def read_cases(run_dir: Path) -> Iterator[Case]:
+def read_case_lines(run_dir: Path) -> Iterator[tuple[str, Case]]:
+    """Every valid case with its line. Bad lines are read past and reported together at the end,
+    in one error that names the first and counts the rest, so one look shows the whole damage."""
     path = run_dir / DIALOGUES
+    bad: list[DataFileError] = []
     for number, line in iter_case_lines(run_dir):
         try:
-            yield Case.model_validate_json(line)
+            case = Case.model_validate_json(line)
         except ValidationError as exc:
-            raise problems(exc, path, f"line {number}")[0] from None
+            bad.append(problems(exc, path, f"line {number}")[0])
+            continue
+        yield line, case
+    if bad:
+        first = bad[0]
+        if len(bad) > 1:
+            others = ", ".join(str(error.record).removeprefix("line ") for error in bad[1:6])
+            more = ", ..." if len(bad) > 6 else ""
+            first = DataFileError(
+                path, first.record, first.field, f"{first.problem} (and {len(bad) - 1} more bad lines: {others}{more})"
+            )
+        raise first
+
+
+def read_cases(run_dir: Path) -> Iterator[Case]:
+    for _, case in read_case_lines(run_dir):
+        yield case
 
 
 class CaseWriter:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from counselsynth.corpus import DIALOGUES, iter_case_lines, read_cases, read_manifest, write_atomic, write_manifest
+from counselsynth.corpus import DIALOGUES, read_case_lines, read_manifest, write_atomic, write_manifest
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.models import RunManifest
 from counselsynth.runlock import reading_lock, run_lock
@@ -54,7 +54,7 @@ def _merge(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
     lines: dict[str, str] = {}
     totals = Totals()
     for folder in shard_dirs:
-        for case, (_, line) in zip(read_cases(folder), iter_case_lines(folder), strict=True):
+        for line, case in read_case_lines(folder):
             if case.case_id in lines:
                 raise InputError(f"case '{case.case_id}' appears in more than one shard ({folder})")
             if case.case_id not in rank:

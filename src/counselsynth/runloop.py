@@ -178,7 +178,7 @@ class CaseRun(ABC, Generic[Item]):
     items: Sequence[Item]
     on_case: Callable[[str, Totals], None]
     run_id: str
-    _holding: bool = False
+    _claim: tuple[set[str], Totals] | None = None
 
     @abstractmethod
     def case_id(self, item: Item) -> str: ...
@@ -207,30 +207,30 @@ class CaseRun(ABC, Generic[Item]):
 
     @contextmanager
     def claimed(self) -> Iterator[None]:
-        """Hold the run folder's lock (see runlock); `run` takes it itself unless it is held."""
+        """Hold the run folder's lock (see runlock) and check what the folder holds, so a refusal
+        comes before any progress is shown; `run` claims the folder itself unless it is claimed."""
         if self.resume and not (self.out_dir / MANIFEST).exists():
             raise InputError(f"nothing to resume: {self.out_dir} holds no run")
         with run_lock(self.out_dir):
-            self._holding = True
+            totals = Totals()
+            self._claim = (self._finished_cases(totals), totals)
             try:
                 yield
             finally:
-                self._holding = False
+                self._claim = None
 
     async def run(self) -> RunResult:
         """Run every pending item, holding the folder's run lock throughout."""
-        if self._holding:
-            return await self._run_locked()
+        if self._claim is not None:
+            return await self._run_claimed(*self._claim)
         with self.claimed():
-            return await self._run_locked()
+            assert self._claim is not None
+            return await self._run_claimed(*self._claim)
 
-    async def _run_locked(self) -> RunResult:
-        out = self.out_dir
-        totals = Totals()
-        done = self._finished_cases(totals)
+    async def _run_claimed(self, done: set[str], totals: Totals) -> RunResult:
         pending = [item for item in self.items if self.case_id(item) not in done]
-        with space_reserved(out):
-            write_manifest(out, self.manifest("running"))
+        with space_reserved(self.out_dir):
+            write_manifest(self.out_dir, self.manifest("running"))
             return await self._produce_all(pending, totals, len(done))
 
     async def _produce_all(self, pending: list[Item], totals: Totals, resumed: int) -> RunResult:
