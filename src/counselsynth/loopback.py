@@ -287,9 +287,16 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate, split over the four kinds")
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
+    parser.add_argument("--echo-key-401", action="store_true", help="answer 401 with the request's key in it")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
-    config = LoopbackConfig(latency=args.latency, faults=faults, stall=args.stall, translate=args.translate)
+    config = LoopbackConfig(
+        latency=args.latency,
+        faults=faults,
+        stall=args.stall,
+        translate=args.translate,
+        echo_key_401=args.echo_key_401,
+    )
     with LoopbackServer(config) as server:
         print(server.base_url, flush=True)
         threading.Event().wait()
