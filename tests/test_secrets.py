@@ -71,7 +71,10 @@ def test_masking_by_value_with_the_name_heuristics_as_a_second_net(monkeypatch: 
     monkeypatch.setenv("HF_TOKEN", "hub-abcdefghij")
     monkeypatch.setenv("VAULT_REF", "vault-value-0001")
     remember_router([{"litellm_params": {"api_key": "os.environ/VAULT_REF", "model": "m"}}])
-    text = "a tok-0123456789 b hub-abcdefghij c vault-value-0001 d sk-abcdefghijk e pk_depression"
-    assert mask(text) == "a *** b *** c *** d sk-abcdefghijk e pk_depression"  # stored data: values only
-    assert redact(text) == "a *** b *** c *** d sk-*** e pk_***"  # error text: key shapes too
-    assert redact("short key abc", ["abc"]) == "short key abc"  # too short to be a credential
+    monkeypatch.setenv("TOKEN_LIMIT", "12345678")
+    text = "a tok-0123456789 b hub-abcdefghij c vault-value-0001 d sk-abcdefghijk e pk_depression f 12345678"
+    # Stored data: the known values only; a credential-like name alone does not rewrite a record.
+    assert mask(text) == "a tok-0123456789 b *** c *** d sk-abcdefghijk e pk_depression f 12345678"
+    # Error text: the name heuristics and key shapes too.
+    assert redact(text) == "a *** b *** c *** d sk-*** e pk_*** f ***"
+    assert redact("short key abcdef", ["abcdef"]) == "short key abcdef"  # too short to be a credential

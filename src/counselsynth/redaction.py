@@ -7,8 +7,9 @@ SECRET, PASSWORD) is masked by value, and anything shaped like a provider key (`
 `hf_...`) is masked in error text. Masking by value is what matters: a provider that echoes a
 key in a 401 echoes it whatever the variable was called.
 
-`mask` (values only) is for stored data (records, manifests, checkpoints, the response cache),
-where a key-shaped pattern could be ordinary text; `redact` adds the shape patterns, for errors.
+`mask` (the known values only) is for stored data (records, manifests, checkpoints, the response
+cache), where a key-shaped pattern or a variable's value could be ordinary text; `redact` adds the
+name heuristics and the shape patterns, for error text and for what leaves the machine (exports).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 MASK = "***"
-# Shorter values would mask ordinary words: no real credential is this short.
-MIN_LENGTH = 6
+# Shorter values would mask ordinary words and numbers: no real credential is this short.
+MIN_LENGTH = 8
 HUB_TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 _NAME_MARKS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _KEY_SHAPE = re.compile(r"\b(sk|hf|pk|rk)([-_])[A-Za-z0-9_\-]{6,}")
@@ -58,20 +59,28 @@ def secrets_in_environment() -> list[str]:
 
 
 def known_secrets(extra: Iterable[str] = ()) -> list[str]:
-    """Every secret value, longest first, so a key that contains another is masked whole."""
+    """The secrets this process was told of (and the hub tokens), longest first, so a key that
+    contains another is masked whole."""
     hub = (os.environ.get(name) for name in HUB_TOKEN_VARIABLES)
-    found = {*_known, *secrets_in_environment(), *(v for v in (*hub, *extra) if v and len(v) >= MIN_LENGTH)}
+    found = {*_known, *(v for v in (*hub, *extra) if v and len(v) >= MIN_LENGTH)}
     return sorted(found, key=len, reverse=True)
 
 
-def mask(text: str, extra: Iterable[str] = ()) -> str:
-    """`text` with every known secret value replaced by ***."""
-    for secret in known_secrets(extra):
+def _replace(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
     return text
 
 
+def mask(text: str, extra: Iterable[str] = ()) -> str:
+    """`text` with every known secret value replaced by ***. For stored data: the name heuristics
+    are left out here, since a variable such as TOKEN_LIMIT=1000000 would rewrite a record."""
+    return _replace(text, known_secrets(extra))
+
+
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """`mask`, and anything shaped like a provider key (providers echo key prefixes too)."""
-    return _KEY_SHAPE.sub(rf"\1\2{MASK}", mask(text, extra))
+    """For error text: `mask`, the values of credential-like variables, and anything shaped like a
+    provider key (providers echo key prefixes too)."""
+    masked = _replace(text, {*known_secrets(extra), *secrets_in_environment()})
+    return _KEY_SHAPE.sub(rf"\1\2{MASK}", masked)
