@@ -78,6 +78,13 @@ def test_merge_never_overwrites_an_existing_run(shards: list[Path], tmp_path: Pa
     code, err = _merge(shards, target)
     assert code == 2 and "already exists; choose another --out folder" in err
     assert _snapshot(target) == before
+    shard_bytes = _snapshot(*shards)
+    code, err = _merge(shards, shards[0])  # into one of its own shards
+    assert (
+        code == 2
+        and err.strip() == f"error: {shards[0] / 'dialogues.jsonl'} already exists; choose another --out folder"
+    )
+    assert _snapshot(*shards) == shard_bytes
 
 
 def test_a_dialogues_file_without_a_manifest_is_never_touched(tmp_path: Path, tmp_personas: Path) -> None:

@@ -17,15 +17,20 @@ from counselsynth.runloop import Totals
 def merge_shards(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
     """Check the shards and write the merged run to `out`, holding `out` and reading every shard
     under its run lock, so no shard changes while it is read and no second merge shares `out`."""
+    _refuse_existing(out)  # before any lock: `out` may be one of the shards themselves
     with run_lock(out), ExitStack() as shards:
         for folder in shard_dirs:
             shards.enter_context(reading_lock(folder))
         return _merge(shard_dirs, out)
 
 
-def _merge(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
+def _refuse_existing(out: Path) -> None:
     if (out / DIALOGUES).exists():
         raise OutputExistsError(f"{out / DIALOGUES} already exists; choose another --out folder")
+
+
+def _merge(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
+    _refuse_existing(out)
     manifests = [read_manifest(d) for d in shard_dirs]
     for folder, manifest in zip(shard_dirs, manifests, strict=True):
         if manifest.status != "complete":
