@@ -7,9 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
-def test_real_data_tests_fail_in_ci_when_the_data_is_missing(tmp_path: Path) -> None:
-    realdata = Path(__file__).parent / "test_fidelity_realdata.py"
+# Every module named *realdata.py is checked, so a new one cannot skip silently in CI either.
+REAL_DATA_MODULES = sorted(p.name for p in Path(__file__).parent.glob("test_*realdata.py"))
+assert len(REAL_DATA_MODULES) >= 2
+
+
+@pytest.mark.parametrize("module", REAL_DATA_MODULES)
+def test_real_data_tests_fail_in_ci_when_the_data_is_missing(tmp_path: Path, module: str) -> None:
+    realdata = Path(__file__).parent / module
     base = {k: v for k, v in os.environ.items() if k != "CI"}
     base["COUNSELSYNTH_SHARED_DATA"] = str(tmp_path / "missing")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(realdata)]
