@@ -135,7 +135,10 @@ def test_frameworks_list_and_show() -> None:
 
 def test_an_output_folder_holding_another_run_is_refused(tmp_path: Path, tmp_personas: Path) -> None:
     assert run("generate", str(tmp_personas), "--out", str(tmp_path / "run"))[0] == 0
+    files = ("dialogues.jsonl", "manifest.json")
+    before = {name: (tmp_path / "run" / name).read_bytes() for name in files}
     code, _, err = run("generate", str(tmp_personas), "--out", str(tmp_path / "run"), "--sessions", "3")
     assert code == 2 and "holds a different run (it differs in: sessions)" in err
+    assert {name: (tmp_path / "run" / name).read_bytes() for name in files} == before
     code, _, err = run("generate", str(tmp_personas), "--out", str(tmp_path / "new"), "--resume")
     assert code == 2 and "nothing to resume" in err

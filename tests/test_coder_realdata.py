@@ -1,4 +1,4 @@
-"""The shipped MI coder, checked on real data (skipped without ../shared/data).
+"""The shipped MI coder, checked on real data (skipped without ../shared/data, failed without it in CI).
 
 - Refitted from AnnoMI's high-quality transcripts, it is the shipped file, weights and all.
 - On AnnoMI's low-quality transcripts, held out from it, labels and text agree (kappa >= 0.35);
@@ -10,15 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, needs_shared_data
 from test_coder import _shuffle_codes
 
 from counselsynth.coder import fit_coder, load_coder
 from counselsynth.coder.agreement import code_agreement
 from counselsynth.fidelity.corpora import import_corpus
 
-pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs the real data in ../shared/data")
 ANNOMI = SHARED_DATA / "annomi" / "AnnoMI-full.csv"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def real_data() -> None:
+    needs_shared_data()  # module-scoped and autouse: before the fixtures that read the data
 
 
 @pytest.fixture(scope="module")

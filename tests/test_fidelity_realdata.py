@@ -1,4 +1,4 @@
-"""The fidelity check validated on real data (skipped without ../shared/data).
+"""The fidelity check validated on real data (skipped without ../shared/data, failed without it in CI).
 
 - The shipped profiles rebuild exactly from the real data, and the importers reproduce the
   figures published for AnnoMI and ESConv.
@@ -16,13 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, needs_shared_data
 
 from counselsynth.fidelity.check import run_check
 from counselsynth.fidelity.corpora import import_corpus
 from counselsynth.fidelity.profile import Profile, build_profile, load_profile, rebuild_shipped, recipes, save_profile
 
-pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs the real data in ../shared/data")
+
+@pytest.fixture(scope="module", autouse=True)
+def real_data() -> None:
+    needs_shared_data()  # module-scoped and autouse: before the fixtures that read the data
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,14 @@ from pydantic import ValidationError
 from counselsynth.datafiles import problems
 from counselsynth.errors import DataFileError
 from counselsynth.models import Case, RunManifest
+from counselsynth.redaction import mask
 
 DIALOGUES = "dialogues.jsonl"
 MANIFEST = "manifest.json"
+# Space set aside while a run writes, freed before its last manifest: on a full disk the run can
+# still record that it was interrupted instead of staying `running` forever.
+SPACE_RESERVE = ".space.reserve"
+SPACE_RESERVE_BYTES = 1 << 20
 
 
 @contextmanager
@@ -32,7 +37,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with naming(path), os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -42,13 +47,43 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError from writing through a file object names no file; name `path` in it, so a full
+    disk is reported against the file it stopped."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
 def write_atomic(path: Path, text: str) -> None:
     with atomic_file(path) as handle:
         handle.write(text.encode("utf-8"))
 
 
 def write_manifest(run_dir: Path, manifest: RunManifest) -> None:
-    write_atomic(run_dir / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    # Masked by value: a warning or an error message may quote what a provider echoed.
+    write_atomic(run_dir / MANIFEST, mask(manifest.model_dump_json(indent=2)) + "\n")
+
+
+@contextmanager
+def space_reserved(run_dir: Path) -> Iterator[None]:
+    """Hold SPACE_RESERVE_BYTES of disk in the run folder for the duration of the block."""
+    path = run_dir / SPACE_RESERVE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, SPACE_RESERVE_BYTES)
+    except OSError:
+        pass  # best effort: a disk this full (or a file size limit) fails the run's first write anyway
+    finally:
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def read_manifest(run_dir: Path) -> RunManifest:
@@ -66,7 +101,8 @@ def iter_case_lines(run_dir: Path) -> Iterator[tuple[int, str]]:
     path = run_dir / DIALOGUES
     if not path.is_file():
         raise DataFileError(path, None, None, "file not found")
-    with path.open(encoding="utf-8") as handle:
+    # newline="\n": lines end at "\n" only, as the writer ends them (U+2028 is text, and so is "\r").
+    with path.open(encoding="utf-8", newline="\n") as handle:
         for number, line in enumerate(handle, start=1):
             if line.endswith("\n"):
                 yield number, line
@@ -92,13 +128,32 @@ def trim_torn_line(path: Path) -> None:
         handle.truncate(0)
 
 
-def read_cases(run_dir: Path) -> Iterator[Case]:
+def read_case_lines(run_dir: Path) -> Iterator[tuple[str, Case]]:
+    """Every valid case with its line. Bad lines are read past and reported together at the end,
+    in one error that names the first and counts the rest, so one look shows the whole damage."""
     path = run_dir / DIALOGUES
+    bad: list[DataFileError] = []
     for number, line in iter_case_lines(run_dir):
         try:
-            yield Case.model_validate_json(line)
+            case = Case.model_validate_json(line)
         except ValidationError as exc:
-            raise problems(exc, path, f"line {number}")[0] from None
+            bad.append(problems(exc, path, f"line {number}")[0])
+            continue
+        yield line, case
+    if bad:
+        first = bad[0]
+        if len(bad) > 1:
+            others = ", ".join(str(error.record).removeprefix("line ") for error in bad[1:6])
+            more = ", ..." if len(bad) > 6 else ""
+            first = DataFileError(
+                path, first.record, first.field, f"{first.problem} (and {len(bad) - 1} more bad lines: {others}{more})"
+            )
+        raise first
+
+
+def read_cases(run_dir: Path) -> Iterator[Case]:
+    for _, case in read_case_lines(run_dir):
+        yield case
 
 
 class CaseWriter:
@@ -109,13 +164,15 @@ class CaseWriter:
         self._handle = self.path.open("a", encoding="utf-8")
 
     def write(self, line: str) -> None:
-        """Append one serialised Case (see `Case.model_dump_json`)."""
-        self._handle.write(line + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        """Append one serialised Case (see `Case.model_dump_json`), secrets masked by value."""
+        with naming(self.path):
+            self._handle.write(mask(line) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
     def close(self) -> None:
-        self._handle.close()
+        with naming(self.path):
+            self._handle.close()
 
     def __enter__(self) -> CaseWriter:
         return self

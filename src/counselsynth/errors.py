@@ -8,7 +8,9 @@ one line and an exit code; library users can catch the branch they care about::
     │   ├── DataFileError             a persona / framework / policy file is malformed
     │   ├── UnknownNameError          a framework, agent, template ... that does not exist
     │   ├── OutputExistsError         the output folder already holds a run
-    │   └── RunNotFinishedError       a run given as input stopped early or is still running
+    │   ├── RunNotFinishedError       a run given as input stopped early or is still running
+    │   ├── RunLockedError            another process holds the run folder
+    │   └── DamagedFileError          a run's SQLite database (cache, checkpoints) is unreadable
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply
     │   ├── ReplyValidationError      the reply never matched its schema
@@ -68,6 +70,17 @@ class OutputExistsError(InputError):
     """The output folder already holds a run that this command would overwrite."""
 
 
+class DamagedFileError(InputError):
+    """A database the run keeps beside its cases is damaged; the cases themselves are not."""
+
+    def __init__(self, path: Path | str, reason: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"{path} is damaged ({reason}); delete it and repeat the command: "
+            "finished cases in dialogues.jsonl are kept"
+        )
+
+
 class PromptError(CounselsynthError):
     """A prompt template is missing, malformed or uses an undefined variable."""
 
@@ -91,6 +104,18 @@ class WrongLanguageError(EngineError):
 
 class RunNotFinishedError(InputError):
     """The run's manifest says it is not complete: it is still running, or it stopped early."""
+
+
+class RunLockedError(InputError):
+    """Another process holds the run folder."""
+
+    def __init__(self, folder: Path, holder: int | None) -> None:
+        self.folder = folder
+        self.holder = holder
+        who = f"pid {holder}" if holder is not None else "pid unknown"
+        super().__init__(
+            f"{folder} is in use by another counselsynth process ({who}); wait for it to finish or stop it"
+        )
 
 
 class PublishError(CounselsynthError):

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
-from counselsynth.corpus import DIALOGUES, iter_case_lines, read_cases, read_manifest, write_atomic, write_manifest
+from counselsynth.corpus import DIALOGUES, read_case_lines, read_manifest, write_atomic, write_manifest
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.models import RunManifest
+from counselsynth.runlock import reading_lock, run_lock
 from counselsynth.runloop import Totals
 
 
 def merge_shards(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
+    """Check the shards and write the merged run to `out`, holding `out` and reading every shard
+    under its run lock, so no shard changes while it is read and no second merge shares `out`."""
+    _refuse_existing(out)  # before any lock: `out` may be one of the shards themselves
+    with run_lock(out), ExitStack() as shards:
+        for folder in shard_dirs:
+            shards.enter_context(reading_lock(folder))
+        return _merge(shard_dirs, out)
+
+
+def _refuse_existing(out: Path) -> None:
     if (out / DIALOGUES).exists():
         raise OutputExistsError(f"{out / DIALOGUES} already exists; choose another --out folder")
+
+
+def _merge(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
+    _refuse_existing(out)
     manifests = [read_manifest(d) for d in shard_dirs]
     for folder, manifest in zip(shard_dirs, manifests, strict=True):
         if manifest.status != "complete":
@@ -43,7 +59,7 @@ def merge_shards(shard_dirs: Sequence[Path], out: Path) -> RunManifest:
     lines: dict[str, str] = {}
     totals = Totals()
     for folder in shard_dirs:
-        for case, (_, line) in zip(read_cases(folder), iter_case_lines(folder), strict=True):
+        for line, case in read_case_lines(folder):
             if case.case_id in lines:
                 raise InputError(f"case '{case.case_id}' appears in more than one shard ({folder})")
             if case.case_id not in rank:

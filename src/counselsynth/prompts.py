@@ -2,7 +2,8 @@
 
 Templates live under `prompts/<agent>/<purpose>.jinja2`. A framework may override one with
 `prompts/<agent>/<framework>/<purpose>.jinja2`. Undefined variables are errors, never blanks,
-so a prompt cannot silently lose a piece of context.
+so a prompt cannot silently lose a piece of context. The environment is sandboxed, so a
+template can only format its context.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from counselsynth.errors import PromptError
 from counselsynth.resources import data_dir
@@ -25,7 +27,9 @@ class PromptLibrary:
     def __init__(self, extra_folders: Sequence[Path] = ()) -> None:
         # Extra folders come first so a user's template overrides a shipped one.
         self.folders = (*extra_folders, data_dir("prompts"))
-        self.env = jinja2.Environment(
+        # Sandboxed: a prompt pack from --prompts-dir is shared text, not code; it must not reach
+        # Python internals (`''.__class__.__mro__`) or mutate the context. Rendering costs the same.
+        self.env = ImmutableSandboxedEnvironment(
             loader=jinja2.FileSystemLoader([str(f) for f in self.folders]),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,

@@ -27,15 +27,18 @@ from counselsynth.codestats import behaviour_counts, summary_scores
 from counselsynth.corpus import (
     DIALOGUES,
     MANIFEST,
+    SPACE_RESERVE,
     CaseWriter,
     read_cases,
     read_manifest,
     sort_cases,
+    space_reserved,
     trim_torn_line,
     write_manifest,
 )
 from counselsynth.errors import InputError, OutputExistsError
 from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Usage
+from counselsynth.runlock import run_lock
 
 Item = TypeVar("Item")
 # LLM runs open this many cases per request slot (see Generation.open_cases): simulated on this
@@ -175,6 +178,7 @@ class CaseRun(ABC, Generic[Item]):
     items: Sequence[Item]
     on_case: Callable[[str, Totals], None]
     run_id: str
+    _claim: tuple[set[str], Totals] | None = None
 
     @abstractmethod
     def case_id(self, item: Item) -> str: ...
@@ -201,13 +205,36 @@ class CaseRun(ABC, Generic[Item]):
         """Whatever the run holds open while cases are in flight (checkpoints, processes)."""
         yield
 
+    @contextmanager
+    def claimed(self) -> Iterator[None]:
+        """Hold the run folder's lock (see runlock) and check what the folder holds, so a refusal
+        comes before any progress is shown; `run` claims the folder itself unless it is claimed."""
+        if self.resume and not (self.out_dir / MANIFEST).exists():
+            raise InputError(f"nothing to resume: {self.out_dir} holds no run")
+        with run_lock(self.out_dir):
+            totals = Totals()
+            self._claim = (self._finished_cases(totals), totals)
+            try:
+                yield
+            finally:
+                self._claim = None
+
     async def run(self) -> RunResult:
-        out = self.out_dir
-        totals = Totals()
-        done = self._finished_cases(totals)
-        out.mkdir(parents=True, exist_ok=True)
+        """Run every pending item, holding the folder's run lock throughout."""
+        if self._claim is not None:
+            return await self._run_claimed(*self._claim)
+        with self.claimed():
+            assert self._claim is not None
+            return await self._run_claimed(*self._claim)
+
+    async def _run_claimed(self, done: set[str], totals: Totals) -> RunResult:
         pending = [item for item in self.items if self.case_id(item) not in done]
-        write_manifest(out, self.manifest("running"))
+        with space_reserved(self.out_dir):
+            write_manifest(self.out_dir, self.manifest("running"))
+            return await self._produce_all(pending, totals, len(done))
+
+    async def _produce_all(self, pending: list[Item], totals: Totals, resumed: int) -> RunResult:
+        out = self.out_dir
         started = time.perf_counter()
         new_cases = 0
         status: RunStatus = "interrupted"
@@ -236,8 +263,9 @@ class CaseRun(ABC, Generic[Item]):
         finally:
             elapsed = time.perf_counter() - started
             manifest = self.manifest(status, **totals.manifest_fields(elapsed, new_cases, self.cache_hits()))
+            (out / SPACE_RESERVE).unlink(missing_ok=True)  # on a full disk, room for this last write
             write_manifest(out, manifest)
-        return RunResult(manifest, new_cases, len(done), manifest.skipped)
+        return RunResult(manifest, new_cases, resumed, manifest.skipped)
 
     def _finished_cases(self, totals: Totals) -> set[str]:
         """Check an existing run folder and return the case ids it already holds."""

@@ -13,6 +13,10 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
+import signal
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -22,7 +26,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 
 from counselsynth.engines.base import Engine
-from counselsynth.errors import InputError
+from counselsynth.errors import DamagedFileError, InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
 from counselsynth.graph.build import GRAPH_REVISION
@@ -37,6 +41,7 @@ from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_i
 from counselsynth.settings import AUTO, RunSettings
 
 CHECKPOINTS = "checkpoints.sqlite"
+PARENT_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,21 @@ class CaseFactory:
 _FACTORY: CaseFactory | None = None
 
 
+def _follow_parent(parent: int) -> None:
+    """Run in each worker as it starts. The parent stops the run (Ctrl-C, SIGTERM) and shuts the
+    pool down, so a worker ignores those signals; if the parent dies without shutting it down
+    (kill -9), the worker is re-parented and ends itself within a second instead of idling on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _generate_in_worker(plan: CasePlan) -> tuple[str, Totals]:
     # The worker serialises and tallies its own case, so the parent only writes and adds up.
     assert _FACTORY is not None
@@ -216,7 +236,8 @@ class Generation(CaseRun[CasePlan]):
             "language": settings.language,
             "engine": self.engine.name,
             "models": {a: self.engine.model_for(a) for a in GENERATION_AGENTS},
-            "inputs": self._inputs,
+            # Contents, not paths: the same files given by another path are the same run.
+            "inputs": list(self._inputs.values()),
         }
 
     def manifest(self, status: RunStatus, **extra: Any) -> RunManifest:
@@ -283,9 +304,13 @@ class Generation(CaseRun[CasePlan]):
         if self.engine.offline:
             yield
             return
-        async with sqlite_checkpointer(self.settings.out_dir / CHECKPOINTS) as saver:
-            self.factory.use_checkpointer(saver)
-            yield
+        path = self.settings.out_dir / CHECKPOINTS
+        try:
+            async with sqlite_checkpointer(path) as saver:
+                self.factory.use_checkpointer(saver)
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise DamagedFileError(path, exc) from None
 
     @contextmanager
     def _pool(self) -> Iterator[ProcessPoolExecutor | None]:
@@ -294,7 +319,12 @@ class Generation(CaseRun[CasePlan]):
             return
         global _FACTORY
         _FACTORY = self.factory
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_follow_parent,
+            initargs=(os.getpid(),),
+        )
         try:
             yield pool
         finally:

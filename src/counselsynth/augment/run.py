@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from counselsynth.languages import LANGUAGES_FILE, Language, check_pair, languag
 from counselsynth.models import TRANSLATION_AGENTS, Case, Persona, RunManifest, RunStatus
 from counselsynth.personas.localize import localize
 from counselsynth.prompts import PromptLibrary
+from counselsynth.runlock import reading_lock
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
 
 
@@ -112,6 +115,12 @@ class Augmentation(CaseRun[SourceCase]):
 
     def case_id(self, item: SourceCase) -> str:
         return item.case_id
+
+    @asynccontextmanager
+    async def resources(self) -> AsyncIterator[None]:
+        # The source run is read case by case while translating: no writer may touch it meanwhile.
+        with reading_lock(self.settings.source_dir):
+            yield
 
     def open_cases(self) -> int:
         return OPEN_CASES_PER_SLOT * self.settings.concurrency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from counselsynth.cli.boundary import classify, printable, sigterm_as_interrupt
 from counselsynth.errors import CounselsynthError
 
 app = typer.Typer(
@@ -33,23 +35,28 @@ FrameworkDirs = Annotated[
 ]
 
 
-def say_error(message: object) -> None:
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+def say_error(message: object, prefix: str = "error") -> None:
+    err.print(f"{prefix}: {printable(message)}", markup=False, highlight=False, soft_wrap=True)
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the project's errors into one line on stderr and the error's exit code."""
+    """Turn every error into one line on stderr and an exit code (see cli.boundary)."""
 
     @wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return command(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return command(*args, **kwargs)
         except CounselsynthError as exc:
             say_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted; finished cases are kept in the output folder", markup=False)
             raise typer.Exit(130) from None
+        except (OSError, sqlite3.DatabaseError, RecursionError) as exc:
+            message, code = classify(exc) or (type(exc).__name__, 1)
+            say_error(message)
+            raise typer.Exit(code) from None
 
     return wrapper
 

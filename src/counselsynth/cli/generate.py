@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
+from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors, say_error
 from counselsynth.errors import InputError
 from counselsynth.settings import AUTO, default_of
 
@@ -102,7 +102,7 @@ def generate(
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
-        err.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+        say_error(problem, "skipped")
     settings = run_config.run_settings(out_dir, workers=workers, shard=_parse_shard(shard), resume=resume)
     engine = build_engine(run_config, out_dir)
     engine.preflight()

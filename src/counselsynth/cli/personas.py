@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from counselsynth.cli.app import FrameworkDirs, err, out, personas_app, reports_errors, say_error
+from counselsynth.cli.app import FrameworkDirs, out, personas_app, reports_errors, say_error
 from counselsynth.personas.source_formats import FORMATS
 
 Opt = typer.Option
@@ -16,7 +16,7 @@ Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if 
 
 
 def _note(message: str) -> None:
-    err.print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
+    say_error(message, "note")
 
 
 @personas_app.command("validate")

@@ -14,15 +14,19 @@ from counselsynth.runloop import CaseRun, RunResult, Totals
 
 
 def run_with_progress(label: str, run: CaseRun[Any]) -> RunResult:
-    with Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[usage]}"),
-        console=err,
-        transient=False,
-    ) as progress:
+    # The folder is claimed before the bar is drawn, so a refused run prints its one line alone.
+    with (
+        run.claimed(),
+        Progress(
+            TextColumn(f"[bold]{label}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[usage]}"),
+            console=err,
+            transient=False,
+        ) as progress,
+    ):
         task = progress.add_task("cases", total=len(run.items), usage="")
         total = Usage()
 

@@ -7,8 +7,13 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from counselsynth.errors import DamagedFileError
+from counselsynth.redaction import mask
 
 
 def request_key(payload: dict[str, Any]) -> str:
@@ -27,6 +32,15 @@ class ResponseCache:
         self._lock = threading.Lock()
         self.hits = 0
 
+    @contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a damaged file becomes one error that names it."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                raise DamagedFileError(self.path, exc) from None
+
     @property
     def _db(self) -> sqlite3.Connection:
         # Opened on first use, so a run refused for bad input leaves no folder behind.
@@ -42,8 +56,8 @@ class ResponseCache:
         return self._connection
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+        with self._guard() as db:
+            row = db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         self.hits += 1
@@ -51,8 +65,8 @@ class ResponseCache:
         return value
 
     def put(self, key: str, reply: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, json.dumps(reply)))
+        with self._guard() as db:
+            db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, mask(json.dumps(reply))))
 
     def close(self) -> None:
         if self._connection is not None:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +26,7 @@ from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.engines.slots import PrioritySlots
 from counselsynth.errors import EngineError, InputError, ReplyValidationError
 from counselsynth.models import GENERATION_AGENTS, AgentName, Strict, Usage
+from counselsynth.redaction import redact, remember_router, remember_variable
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
 AGENTS = GENERATION_AGENTS
@@ -90,19 +90,6 @@ class _MalformedResponse(Exception):
     """The provider answered 200 with no usable message."""
 
 
-def secrets_in_environment() -> list[str]:
-    """Values that must never be printed: every key- or token-like environment variable."""
-    marks = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-    return [v for k, v in os.environ.items() if any(m in k.upper() for m in marks) and len(v) >= 6]
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    # Provider messages sometimes echo a key prefix; hide anything shaped like a key too.
-    return re.sub(r"\b(sk|hf|pk|rk)([-_])[A-Za-z0-9_\-]{6,}", r"\1\2***", text)
-
-
 @dataclass
 class LLMEngine:
     config: GatewayConfig
@@ -116,6 +103,10 @@ class LLMEngine:
     _slots: PrioritySlots | None = None
 
     def __post_init__(self) -> None:
+        # Masked by value from now on, whatever a provider echoes (see redaction).
+        for settings in (self.config.default, *self.config.agents.values()):
+            remember_variable(settings.api_key_env)
+        remember_router(self.config.router)
         if self.config.router:
             litellm = _litellm()
             self._router = litellm.Router(
@@ -211,7 +202,7 @@ class LLMEngine:
             f"the {request.agent} reply from '{settings.model}' never matched its schema "
             f"after {self.config.max_repairs + 1} tries",
             attempts=self.config.max_repairs + 1,
-            last_reply=redact(content, secrets_in_environment())[:500],
+            last_reply=redact(content)[:500],
         )
 
     def _mode(self, settings: ModelSettings) -> StructuredMode:
@@ -272,7 +263,7 @@ class LLMEngine:
                     if not getattr(response, "choices", None):
                         raise _MalformedResponse("no choices in the response")
         except Exception as exc:
-            raise _engine_error(exc, settings.model, self.config.max_attempts) from None
+            raise _engine_error(exc, settings.model, retrying.statistics.get("attempt_number", 1)) from None
         usage.calls += 1
         reported = getattr(response, "usage", None)
         usage.prompt_tokens += int(getattr(reported, "prompt_tokens", 0) or 0)
@@ -320,8 +311,10 @@ def _engine_error(exc: BaseException, model: str, attempts: int) -> EngineError:
     if isinstance(exc, EngineError):
         return exc
     kind = type(exc).__name__
-    message = redact(str(exc).splitlines()[0] if str(exc) else kind, secrets_in_environment())
-    return EngineError(f"'{model}' failed after up to {attempts} attempts ({kind}): {message[:300]}", attempts=attempts)
+    message = redact(str(exc).splitlines()[0] if str(exc) else kind)
+    # Only transient failures are retried: a 401 or a 400 is reported as the one try it was.
+    tries = f"after {attempts} attempts" if attempts > 1 else "on the first attempt, not retried"
+    return EngineError(f"'{model}' failed {tries} ({kind}): {message[:300]}", attempts=attempts)
 
 
 def _check_reachable(api_base: str) -> None:

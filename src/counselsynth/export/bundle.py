@@ -42,6 +42,7 @@ from counselsynth.export.source import RunSource, open_run
 from counselsynth.export.splits import DEFAULT_SPLITS, SplitSpec, assign_splits, parse_splits
 from counselsynth.export.spool import RowSpool
 from counselsynth.frameworks import load_catalog
+from counselsynth.runlock import reading_lock
 
 CARD = "README.md"
 EXPORT_RECORD = "export.json"
@@ -96,7 +97,13 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def export_run(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportResult:
-    """Validate the run, split it by persona and write the bundle to `out_dir` (new or empty)."""
+    """Validate the run, split it by persona and write the bundle to `out_dir` (new or empty),
+    reading the run under its run lock, so a run still being written is never exported."""
+    with reading_lock(run_dir):
+        return _export(run_dir, out_dir, options)
+
+
+def _export(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportResult:
     _check_out_dir(out_dir)
     check_license(options.license)
     source = open_run(run_dir)

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from counselsynth.engines.llm import redact, secrets_in_environment
 from counselsynth.models import RunManifest
+from counselsynth.redaction import redact
 from counselsynth.runconfig import RunConfig
 
 RUN_DIR = "run"
@@ -29,7 +29,7 @@ RUN_CONFIG = f"{RUN_DIR}/run_config.yaml"
 
 
 def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
-    return redact(text, [*secrets_in_environment(), *(s for s in extra if s)])
+    return redact(text, extra)
 
 
 def local_folder(manifest: RunManifest) -> str | None:

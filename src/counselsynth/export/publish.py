@@ -33,12 +33,13 @@ TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 # user/name: the hub's repo-name rules (letters, digits, -, _, .; no leading punctuation,
 # no "--" or "..", no ".git" suffix, at most 96 characters per part).
 REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
-REPO_ID = re.compile(rf"^{REPO_PART}/{REPO_PART}$")
+REPO_ID = re.compile(rf"{REPO_PART}/{REPO_PART}")
 REPLACED_FOLDERS = ["data/*", "run/*"]
 
 
 def check_repo_id(repo_id: str) -> str:
-    if not REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.endswith(".git"):
+    # fullmatch: with match and `$`, a trailing newline would pass.
+    if not REPO_ID.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.endswith(".git"):
         raise InputError(
             f"--repo '{repo_id}' is not a hub repository id: use user/name or org/name (letters, digits, "
             "'-', '_' and '.', no '--' or '..', at most 96 characters each)"

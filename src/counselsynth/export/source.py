@@ -32,6 +32,7 @@ class RunSource:
     def cases(self) -> Iterator[Case]:
         """Every case, validated against the record contract and the checks export adds."""
         seen: dict[str, int] = {}
+        planned = set(self.manifest.planned_cases)
         for number, line in iter_case_lines(self.run_dir):
             record = f"line {number}"
             try:
@@ -41,6 +42,10 @@ class RunSource:
             first = seen.setdefault(case.case_id, number)
             if first != number:
                 raise DataFileError(self.dialogues, record, "case_id", f"'{case.case_id}' repeats line {first}")
+            if planned and case.case_id not in planned:
+                raise DataFileError(
+                    self.dialogues, record, "case_id", f"'{case.case_id}' is not a case the run planned ({MANIFEST})"
+                )
             _check_case(case, self.dialogues, record)
             yield case
         if not seen:
@@ -53,6 +58,15 @@ class RunSource:
                 None,
                 f"holds {len(seen)} complete cases but {MANIFEST} counts {expected}; "
                 "the file was cut or changed after the run finished",
+            )
+        missing = sorted(planned - set(seen)) if planned else []
+        if missing:
+            raise DataFileError(
+                self.dialogues,
+                None,
+                None,
+                f"lacks {len(missing)} case(s) the run planned, e.g. '{missing[0]}'; "
+                "the file was changed after the run finished",
             )
 
 

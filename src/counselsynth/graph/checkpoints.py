@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from counselsynth import models
 from counselsynth.models import Turn
+from counselsynth.redaction import mask
 
 # The record types a checkpoint may hold; anything else is refused when a checkpoint is read.
 STATE_MODELS = ("Turn", "TurnAnnotations", "Provenance", "Critique", "Session", "SessionSummary", "PhasePlan", "Usage")
@@ -65,6 +66,9 @@ class CheckpointSerializer(JsonPlusSerializer):
         super().__init__(allowed_msgpack_modules=[("counselsynth.models", name) for name in STATE_MODELS])
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if isinstance(obj, BaseException):
+            # LangGraph stores a failed step's error as its repr: mask what a provider echoed.
+            obj = mask(repr(obj))
         try:
             return "msgpack", ormsgpack.packb(obj, default=_pack, option=_OPTIONS)
         except ormsgpack.MsgpackEncodeError:

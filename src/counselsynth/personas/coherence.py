@@ -40,7 +40,7 @@ def locate(files: Iterable[Path]) -> dict[str, tuple[str, str]]:
     where: dict[str, tuple[str, str]] = {}
     for file in files:
         try:
-            for record, data in iter_records(file):
+            for record, data in iter_records(file, keep_going=True):
                 if isinstance(data, dict) and isinstance(data.get("id"), str):
                     where.setdefault(data["id"], (str(file), record))
         except DataFileError:

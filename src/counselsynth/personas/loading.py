@@ -46,7 +46,10 @@ def load_personas(path: Path, frameworks: Collection[str], *, collect: bool = Fa
     seen: dict[str, str] = {}
     for file in result.files:
         try:
-            for record, data in iter_records(file):
+            for record, data in iter_records(file, keep_going=collect):
+                if isinstance(data, DataFileError):
+                    result.problems.append(data)
+                    continue
                 found = _check(file, record, data, frameworks, seen)
                 if isinstance(found, Persona):
                     result.personas.append(found)

@@ -45,6 +45,9 @@ class LoopbackConfig:
     # the given share of answers of each kind, e.g. {"script": 0.2}.
     translate: bool = False
     corrupt: dict[str, float] = field(default_factory=dict)
+    # Answer every completion 401 with the request's key in the message, as OpenAI does for a
+    # wrong key: the case where a provider echoes a secret.
+    echo_key_401: bool = False
 
 
 @dataclass
@@ -117,7 +120,7 @@ class LoopbackServer(BackgroundHTTPServer):
     def record(self, key: str, body: dict[str, Any] | None = None) -> None:
         with self._lock:
             self.stats.requests += key != "unexpected"
-            if key in FAULTS:
+            if key in (*FAULTS, "401"):
                 self.stats.faults[key] = self.stats.faults.get(key, 0) + 1
             elif key == "completion":
                 self.stats.completions += 1
@@ -157,6 +160,12 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 model = body["model"]
             except (ValueError, KeyError, TypeError):
                 self._unexpected("malformed request body")
+                return
+            if server.config.echo_key_401:
+                server.record("401")
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                message = f"Incorrect API key provided: {key}. You can find your API key at https://example.invalid."
+                self._send(401, {"error": {"message": message, "type": "invalid_request_error"}})
                 return
             fault = server.draw_fault()
             if server.config.latency:
@@ -278,9 +287,16 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="total fault rate, split over the four kinds")
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
+    parser.add_argument("--echo-key-401", action="store_true", help="answer 401 with the request's key in it")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
-    config = LoopbackConfig(latency=args.latency, faults=faults, stall=args.stall, translate=args.translate)
+    config = LoopbackConfig(
+        latency=args.latency,
+        faults=faults,
+        stall=args.stall,
+        translate=args.translate,
+        echo_key_401=args.echo_key_401,
+    )
     with LoopbackServer(config) as server:
         print(server.base_url, flush=True)
         threading.Event().wait()
