@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -13,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from counselsynth.errors import DataFileError
 
 M = TypeVar("M", bound=BaseModel)
+DataFormat = Literal["json", "jsonl", "yaml"]
+DATA_FORMATS: tuple[DataFormat, ...] = ("json", "jsonl", "yaml")
 
 
 def read_text(path: Path) -> str:
@@ -31,14 +33,35 @@ def read_text(path: Path) -> str:
     return text
 
 
-def iter_records(path: Path) -> Iterator[tuple[str, Any]]:
+def sniff_format(text: str) -> DataFormat:
+    """JSON, JSONL or YAML by content: a file whose first line is a whole JSON value and which has
+    more lines is JSONL; one that opens with `{` or `[` otherwise is JSON; anything else is YAML."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or lines[0].lstrip()[:1] not in ("{", "["):
+        return "yaml"
+    if len(lines) > 1:
+        try:
+            json.loads(lines[0])
+        except json.JSONDecodeError:
+            return "json"
+        return "jsonl"
+    return "json"
+
+
+def _suffix_format(path: Path) -> DataFormat:
+    return "jsonl" if path.suffix == ".jsonl" else "json" if path.suffix == ".json" else "yaml"
+
+
+def iter_records(path: Path, data_format: DataFormat | Literal["auto"] | None = None) -> Iterator[tuple[str, Any]]:
     """Yield (record label, parsed value) for a YAML, JSON or JSONL file.
 
+    The format is `data_format`, or found from the content with "auto", or else from the suffix.
     A YAML or JSON file holds one mapping or a list of them; a JSONL file holds one per line.
     Labels are 'line N' for JSONL and 'record N' (1-based) otherwise, as users count them.
     """
     text = read_text(path)
-    if path.suffix == ".jsonl":
+    kind = sniff_format(text) if data_format == "auto" else data_format or _suffix_format(path)
+    if kind == "jsonl":
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -48,7 +71,7 @@ def iter_records(path: Path) -> Iterator[tuple[str, Any]]:
                 raise DataFileError(path, f"line {number}", None, f"invalid JSON: {exc.msg}") from None
         return
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if kind == "json" else yaml.safe_load(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(path, f"line {exc.lineno}", None, f"invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:

@@ -32,9 +32,14 @@ def import_corpus_command(
     path: Annotated[Path, Opt(help="AnnoMI-simple/-full CSV, ESConv.json (original layout) or ESConv JSONL.")],
     out_dir: Annotated[Path, Opt("--out", help="New folder for dialogues.jsonl and manifest.json.")],
     quality: Annotated[str | None, Opt(help="AnnoMI only: keep the high- or low-quality transcripts.")] = None,
+    data_format: Annotated[
+        str | None,
+        Opt("--format", help="ESConv only: json, jsonl or yaml. [default: found from the content]"),
+    ] = None,
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Convert a real corpus into the record format of `generate`, so every command can read it."""
+    from counselsynth.datafiles import DATA_FORMATS
     from counselsynth.fidelity.annomi import QUALITIES
     from counselsynth.fidelity.corpora import SOURCE_NAMES, import_corpus
 
@@ -42,8 +47,16 @@ def import_corpus_command(
         raise UnknownNameError("source", source, SOURCE_NAMES)
     if quality is not None and quality not in QUALITIES:
         raise UnknownNameError("quality", quality, QUALITIES)
+    chosen_format = next((f for f in DATA_FORMATS if f == data_format), None)
+    if data_format is not None and chosen_format is None:
+        raise UnknownNameError("format", data_format, DATA_FORMATS)
     summary = import_corpus(
-        source, path, out_dir, "high" if quality == "high" else "low" if quality else None, frameworks_dir or ()
+        source,
+        path,
+        out_dir,
+        "high" if quality == "high" else "low" if quality else None,
+        frameworks_dir or (),
+        chosen_format,
     )
     for warning in summary.warnings:
         err.print(f"note: {warning}", markup=False, highlight=False, soft_wrap=True)

@@ -51,6 +51,9 @@ class SessionColumns(Strict):
     utterances: list[int]
     counselor_utterances: list[int]
     client_utterances: list[int]
+    counselor_unannotated: list[int] = Field(
+        default_factory=list, description="counselor turns coded not_annotated (empty: none)"
+    )
     counselor_words: list[int]
     client_words: list[int]
     words: list[int]
@@ -94,6 +97,18 @@ class Profile(Strict):
     @property
     def session_count(self) -> int:
         return len(self.sessions.case)
+
+    def annotated_counselor_utterances(self) -> list[int]:
+        """Counselor utterances per session that carry a code (not `not_annotated`)."""
+        columns = self.sessions
+        if not columns.counselor_unannotated:
+            return columns.counselor_utterances
+        return [n - u for n, u in zip(columns.counselor_utterances, columns.counselor_unannotated, strict=True)]
+
+    def unannotated_share(self) -> float:
+        """The share of counselor utterances coded `not_annotated`."""
+        total = sum(self.sessions.counselor_utterances)
+        return sum(self.sessions.counselor_unannotated) / total if total else 0.0
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,10 @@ def _profile(builder: Tally, name: str, description: str) -> Profile:
         utterances=[m.utterances for m in measures],
         counselor_utterances=[m.counselor_utterances for m in measures],
         client_utterances=[m.client_utterances for m in measures],
+        # Kept only when some turn is unannotated, so profiles of annotated corpora do not change.
+        counselor_unannotated=[m.counselor_unannotated for m in measures]
+        if any(m.counselor_unannotated for m in measures)
+        else [],
         counselor_words=[m.counselor_words for m in measures],
         client_words=[m.client_words for m in measures],
         words=[m.words for m in measures],
