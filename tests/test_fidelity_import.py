@@ -272,7 +272,9 @@ def test_import_refuses_unknown_sources_missing_files_and_a_used_folder(tmp_path
     assert (tmp_path / "b" / "dialogues.jsonl").read_bytes() == before
 
 
-@pytest.mark.parametrize(("fixture", "name"), [("esconv_converted.jsonl", "chats.txt"), ("esconv_original.json", "x.yaml")])
+@pytest.mark.parametrize(
+    ("fixture", "name"), [("esconv_converted.jsonl", "chats.txt"), ("esconv_original.json", "x.yaml")]
+)
 def test_esconv_format_is_found_from_the_content_not_the_name(tmp_path: Path, fixture: str, name: str) -> None:
     renamed = tmp_path / name
     renamed.write_bytes((FIXTURES / fixture).read_bytes())
