@@ -82,3 +82,64 @@ def test_a_few_unannotated_turns_are_left_out_of_the_code_shares(mi_run: Path, t
     metrics = {m["name"]: m for m in _check(mi_run, tmp_path / "h", "--reference", str(many))["metrics"]}
     assert metrics["r_to_q"]["verdict"] == "n/a"
     assert metrics["r_to_q"]["note"].startswith("33% of the reference's counselor turns are not annotated")
+
+
+@pytest.fixture(scope="module")
+def two_frameworks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mixed")
+    records = [persona_record(id=f"c{i}", framework="mi" if i % 2 else "cbt") for i in range(12)]
+    generate(write_personas(folder / "personas.yaml", records), folder / "run", sessions=1)
+    return folder / "run"
+
+
+def test_the_verdict_states_its_scope_and_warns_on_unlike_frameworks(two_frameworks: Path, tmp_path: Path) -> None:
+    out = two_frameworks / "fidelity"
+    code, stdout, stderr = run("fidelity", str(two_frameworks), "--reference", "annomi-high", "--out", str(out))
+    assert code == 0, stderr
+    assert "warning: the corpus holds framework cbt and the reference mi" in stderr
+    report = json.loads((out / "fidelity.json").read_text())
+    assert report["scope"] == (
+        "compared 'run' (12 cases in 'en'; frameworks cbt (6 sessions), mi (6 sessions)) with the reference "
+        "'annomi-high' (110 cases in 'en'; frameworks mi (110 sessions))"
+    )
+    assert report["scope"] in stdout and len(report["warnings"]) == 1
+    assert "**Warning:** the corpus holds framework cbt" in (out / "fidelity.md").read_text()
+    # The dataset card says what the verdict covers.
+    assert run("export", str(two_frameworks), "--out", str(tmp_path / "ds"), "--format", "jsonl")[0] == 0
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert f"The verdict holds for what was compared: {report['scope']}." in card
+    assert "**Warning:** the corpus holds framework cbt" in card
+    # --framework keeps the cases of one framework: no warning, and the scope says so.
+    code, _, stderr = run(
+        "fidelity", str(two_frameworks), "--reference", "annomi-high", "--out", str(tmp_path / "f"), "--framework", "mi"
+    )
+    assert code == 0 and "warning" not in stderr
+    report = json.loads((tmp_path / "f" / "fidelity.json").read_text())
+    assert "(6 cases in 'en'; frameworks mi (6 sessions))" in report["scope"] and report["warnings"] == []
+
+
+def test_reference_language_selects_the_cases_of_a_reference_folder(tmp_path: Path) -> None:
+    records = [persona_record(id=f"en{i}", framework="mi") for i in range(6)]
+    records += [persona_record(id=f"es{i}", framework="mi", language="es") for i in range(6)]
+    generate(write_personas(tmp_path / "p.yaml", records), tmp_path / "run", sessions=1)
+    corpus = tmp_path / "run"
+    code, _, stderr = run(
+        "fidelity", str(corpus), "--reference", str(corpus), "--language", "es", "--out", str(tmp_path / "a")
+    )
+    assert code == 2
+    assert "mixes languages (en: 6 cases, es: 6 cases); check one at a time with --reference-language" in stderr
+    report = _check(
+        corpus, tmp_path / "b", "--reference", str(corpus), "--language", "es", "--reference-language", "es"
+    )
+    assert report["overall"] == "pass" and "(6 cases in 'es'" in report["scope"]
+    assert all(m["value"] == m["reference"] for m in report["metrics"] if m["verdict"] != "n/a")
+    report = _check(
+        corpus, tmp_path / "c", "--reference", str(corpus), "--language", "es", "--reference-language", "all"
+    )
+    assert "(12 cases in 'en+es'" in report["scope"]
+    assert {m["name"]: m for m in report["metrics"]}["distinct_1"]["verdict"] == "n/a"
+    code, _, stderr = run(
+        "fidelity", str(corpus), "--reference", "annomi-high", "--language", "es", "--reference-language", "es",
+        "--out", str(tmp_path / "d"),
+    )  # fmt: skip
+    assert code == 2 and "the reference profile 'annomi-high' is in 'en', not 'es'" in stderr

@@ -112,13 +112,29 @@ def fidelity_command(
     ] = None,
     language: Language = None,
     framework: Framework = None,
+    reference_language: Annotated[
+        str | None,
+        Opt(
+            help="Use only the reference corpus folder's cases in this language, or 'all' to take a folder "
+            "that mixes languages (metrics that count words are then n/a)."
+        ),
+    ] = None,
     strict: Annotated[bool, Opt(help="Exit with code 1 when the overall verdict is fail.")] = False,
 ) -> None:
     """Compare a corpus with real-data statistics, axis by axis; write fidelity.json, .md and plots."""
     from counselsynth.fidelity.check import run_check
     from counselsynth.fidelity.report import write_report
 
-    report = run_check(corpus_dir, reference, against=against, language=language, framework=framework)
+    report = run_check(
+        corpus_dir,
+        reference,
+        against=against,
+        language=language,
+        framework=framework,
+        reference_language=reference_language,
+    )
+    for warning in report.warnings():
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     written = write_report(report, out_dir)
     for line in report.summary():
         _say(line)

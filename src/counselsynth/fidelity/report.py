@@ -73,6 +73,7 @@ def markdown(report: FidelityReport, figures: list[str]) -> str:
         "## Summary",
         "",
         *[f"- {line}" for line in report.summary()],
+        *[f"- **Warning:** {line}" for line in report.warnings()],
         "",
     ]
     for axis in AXES:
