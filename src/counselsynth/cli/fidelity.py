@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
+from counselsynth.cli.app import FrameworkDirs, app, command_group, err, out, reports_errors
 from counselsynth.errors import UnknownNameError
 
 Opt = typer.Option
-reference_app = typer.Typer(no_args_is_help=True, help="Reference profiles: statistics of real corpora.")
-policy_app = typer.Typer(no_args_is_help=True, help="Strategy policies fitted on annotated sessions.")
+reference_app = command_group("Reference profiles: statistics of real corpora.")
+policy_app = command_group("Strategy policies fitted on annotated sessions.")
 app.add_typer(reference_app, name="reference")
 app.add_typer(policy_app, name="policy")
 
