@@ -24,6 +24,7 @@ CACHE = "cache.sqlite"
 
 class RunConfig(Strict):
     framework: str | None = None
+    each_framework: bool | None = None
     sessions: int | None = Field(default=None, ge=1, le=50)
     seed: int | None = None
     limit: int | None = Field(default=None, ge=1)

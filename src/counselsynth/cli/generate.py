@@ -27,7 +27,18 @@ def generate(
     personas: Annotated[Path, typer.Argument(help="A persona file (YAML/JSON/JSONL) or a folder of them.")],
     out_dir: Annotated[Path, Opt("--out", help="Output folder for dialogues.jsonl and manifest.json.")],
     framework: Annotated[
-        str | None, Opt(help="Framework id, or 'auto' to follow each persona. [default: auto]")
+        str | None,
+        Opt(
+            help="Framework id; a list such as mi,cbt,pct gives each persona one of them (balanced, seeded); "
+            "'auto' follows each persona. [default: auto]"
+        ),
+    ] = None,
+    each_framework: Annotated[
+        bool | None,
+        Opt(
+            "--each-framework",
+            help="One case per persona and framework: those of --framework, or every framework. [default: off]",
+        ),
     ] = None,
     sessions: Annotated[int | None, Opt(min=1, max=50, help="Sessions per case. [default: 2]")] = None,
     seed: Annotated[int | None, Opt(help="Seed; the same seed gives the same corpus. [default: 0]")] = None,
@@ -64,6 +75,7 @@ def generate(
     """Generate annotated multi-session dialogues from personas (offline engine by default)."""
     run_config = load_run_config(config).merged(
         framework=framework,
+        each_framework=each_framework,
         sessions=sessions,
         seed=seed,
         limit=limit,
@@ -98,6 +110,7 @@ def generate(
         shard=_parse_shard(shard),
         resume=resume,
         language=run_config.language,
+        each_framework=bool(run_config.each_framework),
     )
     engine = build_engine(run_config, out_dir)
     preflight = getattr(engine, "preflight", None)
