@@ -93,7 +93,7 @@ def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings:
     chosen = personas[: settings.limit] if settings.limit is not None else personas
     # Assigned before sharding, so every shard deals the same frameworks to the same personas.
     assigned = _assigned(len(chosen), listed, settings.seed) if len(listed) > 1 else []
-    plans = []
+    plans: list[CasePlan] = []
     for index, persona in enumerate(chosen):
         if settings.shard is not None and index % settings.shard[1] != settings.shard[0]:
             continue

@@ -22,15 +22,35 @@ License = Annotated[
     str, Opt("--license", help="Hub license id for the card; the generated text's license is your choice.")
 ]
 System = Annotated[bool, Opt("--system/--no-system", help="Start each conversation with a system message.")]
+FirstRoleOpt = Annotated[
+    str,
+    Opt(
+        "--first-role",
+        help="user: after the system message, conversations start with the user and strictly alternate "
+        "(a session the counselor opens gets a short opener); assistant: one message per turn.",
+    ),
+]
 
 
 def _options(
-    fmt: str, split: str, seed: int, license_id: str, system: bool, frameworks_dir: list[Path] | None
+    fmt: str,
+    split: str,
+    seed: int,
+    license_id: str,
+    system: bool,
+    first_role: str,
+    frameworks_dir: list[Path] | None,
 ) -> ExportOptions:
     if fmt not in FORMATS:
         raise UnknownNameError("format", fmt, FORMATS)
     chosen: ExportFormat = fmt  # type: ignore[assignment]
+    from counselsynth.export.rows import FIRST_ROLES
+
+    role = next((r for r in FIRST_ROLES if r == first_role), None)
+    if role is None:
+        raise UnknownNameError("first role", first_role, FIRST_ROLES)
     return ExportOptions(
+        first_role=role,
         fmt=chosen,
         splits=parse_splits(split),
         seed=seed,
@@ -72,12 +92,13 @@ def export(
     seed: Seed = 0,
     license_id: License = DEFAULT_LICENSE,
     system: System = True,
+    first_role: FirstRoleOpt = "user",
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Export a run as training-ready splits (hf parquet, sharegpt, openai or jsonl) with a dataset card."""
     from counselsynth.export import export_run
 
-    result = export_run(run_dir, out_dir, _options(fmt, split, seed, license_id, system, frameworks_dir))
+    result = export_run(run_dir, out_dir, _options(fmt, split, seed, license_id, system, first_role, frameworks_dir))
     _report(result)
     out.print(f"wrote {len(result.files)} files to {out_dir} (card: {out_dir / 'README.md'})", highlight=False)
 
@@ -94,11 +115,12 @@ def publish(
     seed: Seed = 0,
     license_id: License = DEFAULT_LICENSE,
     system: System = True,
+    first_role: FirstRoleOpt = "user",
     keep: Annotated[Path | None, Opt("--out", help="Also keep the pushed bundle in this folder.")] = None,
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Export a run and push it to the Hugging Face hub (token from HF_TOKEN; private unless --public)."""
-    options = _options(fmt, split, seed, license_id, system, frameworks_dir)
+    options = _options(fmt, split, seed, license_id, system, first_role, frameworks_dir)
     result = publish_run(run_dir, repo, options, public=public, dry_run=dry_run, keep=keep)
     _report(result.export)
     plan = result.plan

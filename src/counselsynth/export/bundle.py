@@ -36,7 +36,7 @@ from counselsynth.export.fidelity_summary import read_fidelity
 from counselsynth.export.formats import ExportFormat, SplitWriter, features_of, open_writer
 from counselsynth.export.provenance import MANIFEST_COPY, RUN_CONFIG, manifest_copy, mask_secrets, run_config_yaml
 from counselsynth.export.rendering import template_hash
-from counselsynth.export.rows import ROW_FEATURES, SYSTEM_TEMPLATE, session_rows
+from counselsynth.export.rows import OPENER_TEMPLATE, ROW_FEATURES, SYSTEM_TEMPLATE, FirstRole, session_rows
 from counselsynth.export.source import RunSource, open_run
 from counselsynth.export.splits import DEFAULT_SPLITS, SplitSpec, assign_splits, parse_splits
 from counselsynth.export.spool import RowSpool
@@ -54,6 +54,7 @@ class ExportOptions:
     seed: int = 0
     license: str = DEFAULT_LICENSE
     system_message: bool = True
+    first_role: FirstRole = "user"
     frameworks_dirs: tuple[Path, ...] = ()
     # Named in the card's loading example when the bundle is meant for a hub repository.
     repo_id: str | None = None
@@ -111,7 +112,10 @@ def export_run(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportRe
         with spool:
             for case in source.cases():
                 census.add(case)
-                for row in session_rows(case, catalog.frameworks, with_system=options.system_message):
+                rows = session_rows(
+                    case, catalog.frameworks, with_system=options.system_message, first_role=options.first_role
+                )
+                for row in rows:
                     spool.add(row)
         splits, members = _write_splits(spool, census, options, staging)
         secrets = options.secrets
@@ -132,6 +136,7 @@ def export_run(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportRe
                 split_seed=options.seed,
                 license=options.license,
                 system_message=options.system_message,
+                first_role=options.first_role,
                 fidelity=fidelity,
                 repo_id=options.repo_id,
                 run_files=[MANIFEST_COPY, RUN_CONFIG],
@@ -233,6 +238,11 @@ def _export_record(
             "included": options.system_message,
             "template": f"counselsynth/export/templates/{SYSTEM_TEMPLATE}",
             "template_hash": template_hash(SYSTEM_TEMPLATE),
+        },
+        "conversation": {
+            "first_role": options.first_role,
+            "opener_template": f"counselsynth/export/templates/{OPENER_TEMPLATE}",
+            "opener_template_hash": template_hash(OPENER_TEMPLATE),
         },
         "license": options.license,
         "files": {name: _sha256(staging / name) for name in data_files},

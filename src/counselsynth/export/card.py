@@ -114,6 +114,7 @@ class CardInputs:
     split_seed: int
     license: str
     system_message: bool
+    first_role: str
     fidelity: FidelityReport | None
     repo_id: str | None
     run_files: list[str]
@@ -239,6 +240,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "row_fields": ROW_FIELDS,
         "field_types": {name: type_name(feature) for name, feature in inputs.features.items()},
         "system_message": inputs.system_message,
+        "first_role": inputs.first_role,
         "system_template_hash": template_hash(SYSTEM_TEMPLATE),
         "license": inputs.license,
         "settings": {
