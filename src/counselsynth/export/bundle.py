@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from counselsynth.corpus import umask_mode
 from counselsynth.errors import OutputExistsError
 from counselsynth.export.card import DEFAULT_LICENSE, CardInputs, SplitFigures, check_license, render_card
 from counselsynth.export.census import Census
@@ -105,7 +106,7 @@ def export_run(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportRe
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
     # mkdtemp makes the folder private (0700); the export should get the usual permissions.
-    staging.chmod(0o777 & ~_umask())
+    staging.chmod(umask_mode(directory=True))
     try:
         census = Census()
         spool = RowSpool(staging / SPOOL, ROW_FEATURES.arrow_schema)
@@ -165,12 +166,6 @@ def export_run(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportRe
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_splits(

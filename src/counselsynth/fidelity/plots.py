@@ -17,6 +17,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
 
+from counselsynth.corpus import umask_mode  # noqa: E402
 from counselsynth.fidelity.measures import THIRDS  # noqa: E402
 from counselsynth.fidelity.metrics import MetricResult  # noqa: E402
 from counselsynth.fidelity.profile import Profile  # noqa: E402
@@ -28,6 +29,7 @@ DPI = 110
 
 def _save(figure: Figure, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.fchmod(fd, umask_mode())
     os.close(fd)
     try:
         figure.savefig(tmp, dpi=DPI, bbox_inches="tight")
