@@ -11,11 +11,12 @@ from faker import VERSION as FAKER_VERSION
 from rich.table import Table
 
 from counselsynth.cli.app import FrameworkDirs, err, out, personas_app, reports_errors, say_error
+from counselsynth.errors import InputError
 from counselsynth.frameworks import load_catalog
 from counselsynth.personas import load_personas
 from counselsynth.personas.coherence import coherence_notes
 from counselsynth.personas.importers import FORMATS, import_personas
-from counselsynth.personas.sampling import check_count, load_mix, sample_personas
+from counselsynth.personas.sampling import ADULT_AGE, check_count, load_mix, sample_personas
 from counselsynth.personas.stats import persona_stats
 from counselsynth.personas.writer import check_output, write_personas
 
@@ -74,13 +75,34 @@ def personas_sample(
     native_text_only: Annotated[
         bool, Opt("--native-text-only", help="Refuse locales whose language has no text pools (no English text).")
     ] = False,
+    min_age: Annotated[int, Opt("--min-age", min=0, help="Youngest client age; below 18 needs --include-minors.")] = (
+        ADULT_AGE
+    ),
+    include_minors: Annotated[
+        bool,
+        Opt("--include-minors", help="Allow clients under 18 (adolescents, from age 14, for some problems)."),
+    ] = False,
     overwrite: Overwrite = False,
 ) -> None:
     """Sample clinically coherent personas from the documented distributions, in any supported locale."""
     check_count(count)
+    if include_minors and min_age == ADULT_AGE:
+        min_age = 0
+    elif min_age < ADULT_AGE and not include_minors:
+        raise InputError(f"--min-age {min_age} makes minors: add --include-minors to sample clients under 18")
     check_output(out_file, overwrite=overwrite)
     chosen_mix = load_mix(mix) if mix is not None else None
-    result = sample_personas(count, seed=seed, locales=locale or (), mix=chosen_mix, native_text_only=native_text_only)
+    result = sample_personas(
+        count,
+        seed=seed,
+        locales=locale or (),
+        mix=chosen_mix,
+        native_text_only=native_text_only,
+        min_age=min_age,
+    )
+    minors = sum(p.demographics.age < ADULT_AGE for p in result.personas)
+    if minors:
+        _note(f"{minors} of {len(result.personas)} personas are minors (under 18)")
     write_personas(out_file, result.personas, overwrite=overwrite)
     for line in result.notes():
         _note(line)

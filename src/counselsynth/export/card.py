@@ -24,7 +24,7 @@ from huggingface_hub import DatasetCardData
 from counselsynth.augment.gates import in_table_order
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
-from counselsynth.export.census import PERSONA_DIMENSIONS, Census
+from counselsynth.export.census import MINORS, PERSONA_DIMENSIONS, Census
 from counselsynth.export.fidelity_summary import FidelityReport, citations
 from counselsynth.export.formats import ExportFormat, data_files_pattern
 from counselsynth.export.languages import language_name, primary_subtag
@@ -253,6 +253,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "inputs": {Path(path).name: sha for path, sha in manifest.inputs.items()},
         "total_usage": total_usage,
         "persona_mix": [(dimension, _mix(census.persona_mix[dimension])) for dimension in PERSONA_DIMENSIONS],
+        "minors": census.persona_mix["age"][MINORS],
         "frameworks": _frameworks_section(inputs),
         "emotions": get_args(Emotion),
         "safety_events": get_args(SafetyEvent),

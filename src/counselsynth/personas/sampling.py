@@ -36,6 +36,7 @@ from counselsynth.errors import InputError
 from counselsynth.models import Persona
 from counselsynth.personas.distributions import (
     PROBLEMS,
+    AgeBand,
     Distributions,
     NameGender,
     ProblemMix,
@@ -47,6 +48,8 @@ from counselsynth.personas.distributions import (
 from counselsynth.personas.names import LocaleProfile, NameResolution, locale_profile
 
 MAX_PERSONAS = 1_000_000
+# Sampled clients are adults unless minors are asked for (personas sample --include-minors).
+ADULT_AGE = 18
 DEFAULT_LOCALE = "en_US"
 T = TypeVar("T")
 
@@ -140,9 +143,11 @@ class PersonaSampler:
         problems: Mapping[str, float],
         locales: Mapping[str, float],
         native_text_only: bool = False,
+        min_age: int = ADULT_AGE,
     ) -> None:
         self.d = distributions
         self.seed = seed
+        self.min_age = min_age
         self.problems: Categorical[str] = Categorical(problems)
         self.locales: Categorical[str] = Categorical(locales)
         self.profiles: dict[str, LocaleProfile] = {}
@@ -184,7 +189,7 @@ class PersonaSampler:
         def score(scale: str, weights: Mapping[str, float]) -> ScoreDistribution:
             return ScoreDistribution((b.min, b.max, weights[b.id]) for b in scales[scale].bands)
 
-        ages = demographics.age.get(problem, demographics.age["default"])
+        ages = _ages_from(demographics.age.get(problem, demographics.age["default"]), self.min_age, problem)
         override = demographics.relationship_by_problem.get(problem)
         concept = d.conceptualization.problems[problem]
         return _ProblemModel(
@@ -394,6 +399,21 @@ def check_count(n: int) -> None:
         raise InputError(f"-n must be at most {MAX_PERSONAS:,}, got {n:,}; sample in several runs with different seeds")
 
 
+def _ages_from(bands: Sequence[AgeBand], min_age: int, problem: str) -> list[AgeBand]:
+    """The age bands cut at `min_age`: a band below it is left out, a band across it keeps the
+    share of its years at or above it, so ages above `min_age` keep their relative weights."""
+    kept = []
+    for band in bands:
+        if band.max < min_age:
+            continue
+        low = max(band.min, min_age)
+        share = (band.max - low + 1) / (band.max - band.min + 1)
+        kept.append(band.model_copy(update={"min": low, "weight": band.weight * share}))
+    if not kept:
+        raise InputError(f"--min-age {min_age}: no {problem} client is that old in demographics.yaml")
+    return kept
+
+
 def sample_personas(
     n: int,
     *,
@@ -402,8 +422,12 @@ def sample_personas(
     mix: ProblemMix | None = None,
     native_text_only: bool = False,
     distributions: Distributions | None = None,
+    min_age: int = ADULT_AGE,
 ) -> SampleResult:
-    """Draw n personas. Locales: the given ones, equally weighted; else the mix's; else en_US."""
+    """Draw n personas. Locales: the given ones, equally weighted; else the mix's; else en_US.
+
+    Clients are `min_age` or older: adults by default; the distributions hold adolescents (14-17)
+    for some problems, drawn only with a lower `min_age`."""
     check_count(n)
     if seed < 0:
         raise InputError(f"--seed must not be negative, got {seed}")
@@ -419,7 +443,12 @@ def sample_personas(
     else:
         weights = {DEFAULT_LOCALE: 1.0}
     sampler = PersonaSampler(
-        distributions, seed=seed, problems=problems, locales=weights, native_text_only=native_text_only
+        distributions,
+        seed=seed,
+        problems=problems,
+        locales=weights,
+        native_text_only=native_text_only,
+        min_age=min_age,
     )
     personas = sampler.sample(n)
     return SampleResult(
