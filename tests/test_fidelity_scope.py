@@ -174,3 +174,39 @@ def test_c2st_tokenizes_unspaced_scripts_by_character() -> None:
         replicates=200,
     )
     assert result.auc is not None and result.auc > 0.95
+
+
+def test_plots_show_what_the_table_compares_on_readable_axes(mi_run: Path, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from counselsynth.fidelity import plots
+    from counselsynth.fidelity.check import run_check
+
+    report = run_check(mi_run, "annomi-high")
+    by_name = {m.name: m for m in report.metrics}
+    figure = plots.distributions_figure(report.corpus, report.reference, by_name)
+    panels = dict(zip([name for name, *_ in plots.PANELS], figure.axes, strict=True))
+    for name, axes in panels.items():
+        texts = [t.get_text() for t in axes.texts]
+        if by_name[name].verdict == "n/a":
+            assert texts and texts[0].startswith("not compared:")
+        else:
+            assert not texts and axes.patches  # histograms, with labelled ticks on both axes
+            assert [t for t in axes.get_yticklabels() if t.get_text().endswith("%")]
+            assert len([t for t in axes.get_xticklabels() if t.get_text()]) >= 3, name
+    plt.close(figure)
+    # Across languages the word-count panels say why they are empty.
+    es_run = tmp_path / "es"
+    records = [persona_record(id=f"es{i}", framework="mi", language="es") for i in range(6)]
+    generate(write_personas(tmp_path / "p.yaml", records), es_run, sessions=1)
+    crossed = run_check(es_run, str(mi_run))
+    figure = plots.distributions_figure(crossed.corpus, crossed.reference, {m.name: m for m in crossed.metrics})
+    words_panel = figure.axes[[name for name, *_ in plots.PANELS].index("counselor_share_of_words")]
+    assert words_panel.texts[0].get_text().startswith("not compared:")
+    plt.close(figure)
+    # The emotion arc shows the whole 1-5 scale and says which side has no emotion labels.
+    arc = plots.emotion_arc_figure(report.corpus, report.reference)
+    assert arc is not None
+    assert all(axes.get_ylim() == (1.0, 5.0) for axes in arc.axes)
+    assert arc.get_suptitle() == "The reference has no client emotion labels: only the corpus is drawn"
+    plt.close(arc)
