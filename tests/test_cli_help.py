@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+from conftest import persona_record, write_personas
 from typer.testing import CliRunner
 
 from counselsynth.cli import app
@@ -55,3 +60,11 @@ def test_no_option_name_is_cut_at_any_width_from_80(width: int) -> None:
             for name in [*parameter.opts, *parameter.secondary_opts]:
                 if name.startswith("-"):
                     assert name in words, (path, name)
+
+
+def test_the_progress_bar_shows_an_eta(tmp_path: Path) -> None:
+    personas = write_personas(tmp_path / "p.yaml", [persona_record(id=f"c{i}") for i in range(3)])
+    command = [sys.executable, "-m", "counselsynth", "generate", str(personas), "--out", str(tmp_path / "run")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"generating .* 3/3 \d+:\d\d:\d\d ETA \d+:\d\d:\d\d ", result.stderr), result.stderr
