@@ -210,3 +210,17 @@ def test_plots_show_what_the_table_compares_on_readable_axes(mi_run: Path, tmp_p
     assert all(axes.get_ylim() == (1.0, 5.0) for axes in arc.axes)
     assert arc.get_suptitle() == "The reference has no client emotion labels: only the corpus is drawn"
     plt.close(arc)
+
+
+def test_policy_fit_skips_unannotated_counselor_turns(mi_run: Path, tmp_path: Path) -> None:
+    corpus = _uncode(mi_run, tmp_path / "some", every=10)
+    counselor_turns = uncoded = 0
+    for line in (corpus / "dialogues.jsonl").read_text().splitlines():
+        for session in json.loads(line)["sessions"]:
+            for turn in session["turns"]:
+                if turn["speaker"] == "counselor":
+                    counselor_turns += 1
+                    uncoded += turn["annotations"]["code"] == "not_annotated"
+    code, stdout, stderr = run("policy", "fit", str(corpus), "--out", str(tmp_path / "mi.json"))
+    assert code == 0, stderr
+    assert f"and {counselor_turns - uncoded} counselor turns" in stdout
