@@ -56,6 +56,9 @@ def test_user_first_joins_runs_of_one_speaker_and_alternates(esconv: Path, tmp_p
     assert "Conversations start with the **user** and strictly alternate" in card
     assert "those\n  turns are joined into one message" in card
     assert json.loads((tmp_path / "user" / "export.json").read_text())["conversation"]["first_role"] == "user"
+    # ESConv does not label the seeker's talk type: counted as not annotated, not as an undefined code.
+    assert "0 counselor turn(s) and\n5 client turn(s) carry the code `not_annotated`" in card
+    assert "does not define" not in card
     # --first-role assistant keeps one message per turn, as the turns were spoken.
     rows = _export(esconv, tmp_path / "turns", "--frameworks-dir", SUPPORT, "--first-role", "assistant")
     first = next(r for r in rows if r["messages"][1]["content"] == "Hello.")

@@ -31,7 +31,7 @@ from counselsynth.export.languages import language_name, primary_subtag
 from counselsynth.export.rendering import render, template_hash
 from counselsynth.export.rows import ROW_FIELDS, SYSTEM_TEMPLATE
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.models import Emotion, RunManifest, SafetyEvent, Strict, TalkValence
+from counselsynth.models import NOT_ANNOTATED, Emotion, RunManifest, SafetyEvent, Strict, TalkValence
 
 CARD_TEMPLATE = "dataset_card.md.jinja2"
 VOCABULARY_FILE = Path(__file__).parent / "hub_vocabulary.yaml"
@@ -193,8 +193,9 @@ def _frameworks_section(inputs: CardInputs) -> list[dict[str, Any]]:
         framework = inputs.catalog.frameworks.get(framework_id)
         codes = census.codes.get(framework_id, Counter())
         client_codes = census.client_codes.get(framework_id, Counter())
-        known = set(framework.code_ids) if framework else set()
-        known_client = {c.id for c in framework.client_codes} if framework else set()
+        # `not_annotated` marks a turn its source did not label; it is counted on its own line.
+        known = {*framework.code_ids, NOT_ANNOTATED} if framework else set()
+        known_client = {*(c.id for c in framework.client_codes), NOT_ANNOTATED} if framework else set()
         sections.append(
             {
                 "id": framework_id,
