@@ -224,3 +224,19 @@ def test_policy_fit_skips_unannotated_counselor_turns(mi_run: Path, tmp_path: Pa
     code, stdout, stderr = run("policy", "fit", str(corpus), "--out", str(tmp_path / "mi.json"))
     assert code == 0, stderr
     assert f"and {counselor_turns - uncoded} counselor turns" in stdout
+
+
+def test_the_coder_reads_only_annotated_counselor_turns(mi_run: Path, tmp_path: Path) -> None:
+    from counselsynth.coder.fit import coded_turns
+
+    corpus = _uncode(mi_run, tmp_path / "some", every=10)
+    _, all_units = coded_turns(mi_run)
+    _, units = coded_turns(corpus)
+    uncoded = sum(
+        turn["annotations"]["code"] == "not_annotated"
+        for line in (corpus / "dialogues.jsonl").read_text().splitlines()
+        for session in json.loads(line)["sessions"]
+        for turn in session["turns"]
+    )
+    assert uncoded > 0 and len(units.texts) == len(all_units.texts) - uncoded
+    assert units.skipped == all_units.skipped
