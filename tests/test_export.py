@@ -70,8 +70,13 @@ def parquet_files(out: Path) -> dict[str, list[str]]:
 
 
 def expected_messages(case: Case, index: int) -> list[dict[str, str]]:
+    """The session's turns as messages, user first (--first-role user, the default): a session the
+    counselor opens gets the opener first. Generated sessions strictly alternate, so nothing is joined."""
     session = next(s for s in case.sessions if s.index == index)
-    return [{"role": ROLE[t.speaker], "content": t.text} for t in session.turns]
+    messages = [{"role": ROLE[t.speaker], "content": t.text} for t in session.turns]
+    if messages[0]["role"] == "assistant":
+        messages.insert(0, {"role": "user", "content": f"[Session {index} of {len(case.sessions)} begins.]"})
+    return messages
 
 
 def test_hf_export_loads_back_offline_with_rows_splits_and_features(
@@ -113,7 +118,8 @@ def test_hf_export_loads_back_offline_with_rows_splits_and_features(
         "emotion_intensity": None,
         "safety_events": [],
     }
-    for turn, notes in zip(session.turns, row["annotations"][1:], strict=True):
+    assert row["annotations"][1] == row["annotations"][0] | {"speaker": "opener"}
+    for turn, notes in zip(session.turns, row["annotations"][2:], strict=True):
         assert notes == {"speaker": turn.speaker, **turn.annotations.model_dump(mode="json")}
     assert session.critique is not None
     scalars = {k: v for k, v in row.items() if k not in ("messages", "annotations")}
@@ -159,8 +165,9 @@ def test_messages_are_in_the_chat_format_trainers_take(run_dir: Path, tmp_path: 
         # {role, content} dicts; chat templates need the roles system/user/assistant.
         assert all(set(m) == {"role", "content"} and isinstance(m["content"], str) for m in messages)
         assert messages[0]["role"] == "system"
-        assert {m["role"] for m in messages[1:]} == {"user", "assistant"}
-        assert all(a["role"] != b["role"] for a, b in zip(messages[1:], messages[2:], strict=False))
+        # User first and strictly alternating (--first-role user, the default): Gemma- and
+        # Mistral-style templates reject anything else.
+        assert [m["role"] for m in messages[1:]] == [("user", "assistant")[i % 2] for i in range(len(messages) - 1)]
 
 
 def test_no_persona_appears_in_two_splits_and_the_split_is_seeded(run_dir: Path, tmp_path: Path) -> None:
@@ -250,7 +257,7 @@ def test_counselor_stays_assistant_when_the_client_opens_and_all_none_columns_ke
             assert row["critique_passed"] is None and row["summary"] is None and row["phq9"] is None
             assert all(a["emotion_intensity"] is None for a in row["annotations"])
     card = (tmp_path / "hf" / "README.md").read_text()
-    assert "12 session(s) open with the client" in card
+    assert "0 session(s) got an opener; 12 open with the client" in card
     assert "There is no system message" in card
     assert "**No session in this dataset carries a critic's verdict.**" in card
     assert "synthetic" not in front_matter(card)["tags"]

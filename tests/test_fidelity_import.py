@@ -270,3 +270,36 @@ def test_import_refuses_unknown_sources_missing_files_and_a_used_folder(tmp_path
     code, _, stderr = run("import-corpus", "--source", "esconv", "--path", fixture, "--out", str(tmp_path / "b"))
     assert code == 2 and "already holds a corpus" in stderr
     assert (tmp_path / "b" / "dialogues.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name"), [("esconv_converted.jsonl", "chats.txt"), ("esconv_original.json", "x.yaml")]
+)
+def test_esconv_format_is_found_from_the_content_not_the_name(tmp_path: Path, fixture: str, name: str) -> None:
+    renamed = tmp_path / name
+    renamed.write_bytes((FIXTURES / fixture).read_bytes())
+    out = tmp_path / "corpus"
+    code, stdout, stderr = run("import-corpus", "--source", "esconv", "--path", str(renamed), "--out", str(out))
+    assert code == 0, stderr
+    expected = imported(tmp_path / "named", "esconv", fixture)
+    got = [json.loads(line) for line in (out / "dialogues.jsonl").read_text().splitlines()]
+    assert [turns(c) for c in got] == [turns(c) for c in expected]
+
+
+def test_esconv_format_flag_overrides_the_content(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "chats.txt"
+    yaml_file.write_text(
+        "- dialog:\n    - {speaker: usr, text: Hello}\n    - {speaker: sys, text: Hi there, strategy: Question}\n"
+    )
+    out = tmp_path / "corpus"
+    assert run("import-corpus", "--source", "esconv", "--path", str(yaml_file), "--out", str(out))[0] == 0
+    jsonl = tmp_path / "one.txt"
+    jsonl.write_bytes((FIXTURES / "esconv_converted.jsonl").read_bytes())
+    code, _, stderr = run(
+        "import-corpus", "--source", "esconv", "--path", str(jsonl), "--out", str(tmp_path / "b"), "--format", "json"
+    )
+    assert code == 2 and "invalid JSON" in stderr and str(jsonl) in stderr
+    code, _, stderr = run(
+        "import-corpus", "--source", "esconv", "--path", str(jsonl), "--out", str(tmp_path / "c"), "--format", "toml"
+    )
+    assert (code, stderr.strip()) == (2, "error: unknown format 'toml'; valid: json, jsonl, yaml")

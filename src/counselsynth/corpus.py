@@ -31,12 +31,23 @@ SPACE_RESERVE = ".space.reserve"
 SPACE_RESERVE_BYTES = 1 << 20
 
 
+def umask_mode(directory: bool = False) -> int:
+    """The permissions that open() (0666) or mkdir() (0777) give under the process's umask.
+
+    mkstemp and mkdtemp create private files (0600) and folders (0700) whatever the umask; what
+    they stage is published with the permissions a plain write would have had (0644 under 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if directory else 0o666) & ~mask
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """Write `path` through a temporary file that replaces it only once complete and synced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())
         with naming(path), os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()

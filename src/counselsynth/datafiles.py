@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 from counselsynth.errors import DataFileError
 
 M = TypeVar("M", bound=BaseModel)
+DataFormat = Literal["json", "jsonl", "yaml"]
+DATA_FORMATS: tuple[DataFormat, ...] = ("json", "jsonl", "yaml")
 # The deepest record the project reads (a persona) nests 4 levels; 64 leaves room for any
 # honest file and stays far below Python's recursion limit in the parsers.
 MAX_DEPTH = 64
@@ -147,16 +149,39 @@ def _refusal(path: Path, record: str | None, refused: _Refused) -> DataFileError
     return DataFileError(path, record, refused.field, refused.problem)
 
 
-def iter_records(path: Path, *, keep_going: bool = False) -> Iterator[tuple[str, Any]]:
+def sniff_format(text: str) -> DataFormat:
+    """JSON, JSONL or YAML by content: a file whose first line is a whole JSON value and which has
+    more lines is JSONL; one that opens with `{` or `[` otherwise is JSON; anything else is YAML."""
+    lines = [line for _, line in jsonl_lines(text)]
+    if not lines or lines[0].lstrip()[:1] not in ("{", "["):
+        return "yaml"
+    if len(lines) > 1:
+        try:
+            json.loads(lines[0])
+        except json.JSONDecodeError:
+            return "json"
+        return "jsonl"
+    return "json"
+
+
+def _suffix_format(path: Path) -> DataFormat:
+    return "jsonl" if path.suffix == ".jsonl" else "json" if path.suffix == ".json" else "yaml"
+
+
+def iter_records(
+    path: Path, data_format: DataFormat | Literal["auto"] | None = None, *, keep_going: bool = False
+) -> Iterator[tuple[str, Any]]:
     """Yield (record label, parsed value) for a YAML, JSON or JSONL file.
 
+    The format is `data_format`, or found from the content with "auto", or else from the suffix.
     A YAML or JSON file holds one mapping or a list of them; a JSONL file holds one per line.
     Labels are 'line N' for JSONL and 'record N' (1-based) otherwise, as users count them.
     A JSONL line that does not parse raises, or with `keep_going` is yielded as its
     DataFileError in place of the value, so a caller can report it and read on.
     """
     text = read_text(path)
-    if path.suffix == ".jsonl":
+    kind = sniff_format(text) if data_format == "auto" else data_format or _suffix_format(path)
+    if kind == "jsonl":
         for number, line in jsonl_lines(text):
             label = f"line {number}"
             try:
@@ -170,7 +195,7 @@ def iter_records(path: Path, *, keep_going: bool = False) -> Iterator[tuple[str,
             yield label, value
         return
     try:
-        if path.suffix == ".json":
+        if kind == "json":
             data = parse_json(text)
             labels = [f"record {i}" for i in range(1, len(data) + 1)] if isinstance(data, list) else ["record 1"]
         else:

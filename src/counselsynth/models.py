@@ -164,6 +164,11 @@ class Provenance(Strict):
     raw: str
 
 
+# The code (counselor) or talk type (client) of a turn that its source did not label: real
+# corpora converted without annotations. Such turns count as utterances but never as a code.
+NOT_ANNOTATED = "not_annotated"
+
+
 class TurnAnnotations(Strict):
     # counselor turns
     code: str | None = None

@@ -22,11 +22,12 @@ from counselsynth.settings import RunSettings
 
 CACHE = "cache.sqlite"
 # The settings a run-config file shares with RunSettings.
-RUN_FIELDS = ("framework", "sessions", "seed", "limit", "max_revisions", "concurrency", "language")
+RUN_FIELDS = ("framework", "each_framework", "sessions", "seed", "limit", "max_revisions", "concurrency", "language")
 
 
 class RunConfig(Strict):
     framework: str | None = None
+    each_framework: bool | None = None
     sessions: int | None = Field(default=None, ge=1, le=50)
     seed: int | None = None
     limit: int | None = Field(default=None, ge=1)

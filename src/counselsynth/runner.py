@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
+import random
 import signal
 import sqlite3
 import threading
@@ -51,23 +52,51 @@ class CasePlan:
     framework: str
 
 
+def framework_list(value: str, catalog: FrameworkCatalog) -> list[str]:
+    """`--framework`: 'auto', one framework id, or a comma-separated list of ids."""
+    if value == AUTO:
+        return []
+    ids = [part.strip() for part in value.split(",")]
+    if "" in ids or len(set(ids)) != len(ids):
+        raise InputError(f"--framework '{value}': give framework ids separated by commas, each once")
+    for framework_id in ids:
+        catalog.get(framework_id)
+    return ids
+
+
+def _assigned(count: int, frameworks: list[str], seed: int) -> list[str]:
+    """One framework per persona, balanced (counts differ by at most one) and seeded: the personas
+    are shuffled and dealt the frameworks in turn."""
+    order = list(range(count))
+    random.Random(f"frameworks:{seed}").shuffle(order)
+    assigned = [""] * count
+    for position, index in enumerate(order):
+        assigned[index] = frameworks[position % len(frameworks)]
+    return assigned
+
+
 def plan_cases(personas: Sequence[Persona], catalog: FrameworkCatalog, settings: RunSettings) -> list[CasePlan]:
-    if settings.framework != AUTO:
-        catalog.get(settings.framework)
+    listed = framework_list(settings.framework, catalog)
     chosen = personas[: settings.limit] if settings.limit is not None else personas
-    plans = []
+    # Assigned before sharding, so every shard deals the same frameworks to the same personas.
+    assigned = _assigned(len(chosen), listed, settings.seed) if len(listed) > 1 else []
+    plans: list[CasePlan] = []
     for index, persona in enumerate(chosen):
         if settings.shard is not None and index % settings.shard[1] != settings.shard[0]:
             continue
-        if settings.framework != AUTO:
-            framework = settings.framework
+        if settings.each_framework:
+            frameworks = listed or catalog.ids
+        elif assigned:
+            frameworks = [assigned[index]]
+        elif listed:
+            frameworks = listed
         elif persona.framework:
-            framework = persona.framework
+            frameworks = [persona.framework]
         else:
-            framework = catalog.for_problem(persona.presenting_problem.category).id
+            frameworks = [catalog.for_problem(persona.presenting_problem.category).id]
         if settings.language is not None:
             persona = localize(persona, settings.language, settings.seed).persona
-        plans.append(CasePlan(f"{persona.id}-{framework}", persona, framework))
+        plans.extend(CasePlan(f"{persona.id}-{framework}", persona, framework) for framework in frameworks)
     return plans
 
 
@@ -234,6 +263,8 @@ class Generation(CaseRun[CasePlan]):
             "max_revisions": settings.max_revisions,
             "shard": list(settings.shard) if settings.shard else None,
             "language": settings.language,
+            # Only when set, so that the fingerprints of runs made before the option still match.
+            **({"each_framework": True} if settings.each_framework else {}),
             "engine": self.engine.name,
             "models": {a: self.engine.model_for(a) for a in GENERATION_AGENTS},
             # Contents, not paths: the same files given by another path are the same run.

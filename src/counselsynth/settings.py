@@ -27,6 +27,7 @@ class RunSettings:
     shard: tuple[int, int] | None = None  # (i, n): this machine's share of the personas
     resume: bool = False  # require an existing run to continue
     language: str | None = None  # native generation in this language, with localized personas
+    each_framework: bool = False  # one case per persona and framework (of the list, or every one)
 
 
 def default_of(name: str) -> Any:

@@ -95,3 +95,7 @@ MI_ADHERENT: tuple[MitiBehaviour, ...] = ("AF", "SEEK", "EMPH")
 MI_NON_ADHERENT: tuple[MitiBehaviour, ...] = ("PERSUADE", "CONFRONT")
 GENERATION_AGENTS: tuple[GenerationAgent, ...] = get_args(GenerationAgent)
 TRANSLATION_AGENTS: tuple[TranslationAgent, ...] = get_args(TranslationAgent)
+
+# Clients under this age are minors: sampled personas are adults unless minors are asked for
+# (personas sample --include-minors), and the dataset card counts minors.
+ADULT_AGE = 18

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from functools import wraps
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -14,13 +15,16 @@ from rich.console import Console
 from counselsynth.cli.boundary import classify, printable, sigterm_as_interrupt
 from counselsynth.errors import CounselsynthError
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="Synthetic, annotated, multi-session counseling dialogues.",
-)
-personas_app = typer.Typer(no_args_is_help=True, help="Check, sample, describe and import persona files.")
-frameworks_app = typer.Typer(no_args_is_help=True, help="Inspect therapy frameworks.")
+
+def command_group(help: str) -> typer.Typer:
+    """A sub-command group. Help is click's plain layout: Rich's panels cut option names at 80
+    columns and read "[default: 2]" in help texts as markup, so defaults vanished."""
+    return typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help=help)
+
+
+app = command_group("Synthetic, annotated, multi-session counseling dialogues.")
+personas_app = command_group("Check, sample, describe and import persona files.")
+frameworks_app = command_group("Inspect therapy frameworks.")
 app.add_typer(personas_app, name="personas")
 app.add_typer(frameworks_app, name="frameworks")
 
@@ -59,6 +63,25 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(code) from None
 
     return wrapper
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        try:
+            version = metadata.version("counselsynth")
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        out.print(f"counselsynth {version}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Synthetic, annotated, multi-session counseling dialogues."""
 
 
 def main() -> None:

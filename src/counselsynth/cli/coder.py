@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from counselsynth.cli.app import app, out, reports_errors
+from counselsynth.cli.app import app, command_group, out, reports_errors
 
 Opt = typer.Option
-coder_app = typer.Typer(no_args_is_help=True, help="Coders that read a counselor turn's text and predict its code.")
+coder_app = command_group("Coders that read a counselor turn's text and predict its code.")
 app.add_typer(coder_app, name="coder")
 
 

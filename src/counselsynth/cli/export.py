@@ -24,10 +24,24 @@ License = Annotated[
     str, Opt("--license", help="Hub license id for the card; the generated text's license is your choice.")
 ]
 System = Annotated[bool, Opt("--system/--no-system", help="Start each conversation with a system message.")]
+FirstRoleOpt = Annotated[
+    str,
+    Opt(
+        "--first-role",
+        help="user: after the system message, conversations start with the user and strictly alternate "
+        "(a session the counselor opens gets a short opener); assistant: one message per turn.",
+    ),
+]
 
 
 def _options(
-    fmt: str, split: str, seed: int, license_id: str, system: bool, frameworks_dir: list[Path] | None
+    fmt: str,
+    split: str,
+    seed: int,
+    license_id: str,
+    system: bool,
+    first_role: str,
+    frameworks_dir: list[Path] | None,
 ) -> ExportOptions:
     # Imported here: the export machinery loads `datasets` and pyarrow, which `--help` never needs.
     from counselsynth.export import ExportOptions
@@ -35,7 +49,13 @@ def _options(
     if fmt not in FORMATS:
         raise UnknownNameError("format", fmt, FORMATS)
     chosen: ExportFormat = fmt  # type: ignore[assignment]
+    from counselsynth.export.rows import FIRST_ROLES
+
+    role = next((r for r in FIRST_ROLES if r == first_role), None)
+    if role is None:
+        raise UnknownNameError("first role", first_role, FIRST_ROLES)
     return ExportOptions(
+        first_role=role,
         fmt=chosen,
         splits=parse_splits(split),
         seed=seed,
@@ -77,12 +97,13 @@ def export(
     seed: Seed = 0,
     license_id: License = DEFAULT_LICENSE,
     system: System = True,
+    first_role: FirstRoleOpt = "user",
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Export a run as training-ready splits (hf parquet, sharegpt, openai or jsonl) with a dataset card."""
     from counselsynth.export import export_run
 
-    result = export_run(run_dir, out_dir, _options(fmt, split, seed, license_id, system, frameworks_dir))
+    result = export_run(run_dir, out_dir, _options(fmt, split, seed, license_id, system, first_role, frameworks_dir))
     _report(result)
     out.print(f"wrote {len(result.files)} files to {out_dir} (card: {out_dir / 'README.md'})", highlight=False)
 
@@ -99,13 +120,14 @@ def publish(
     seed: Seed = 0,
     license_id: License = DEFAULT_LICENSE,
     system: System = True,
+    first_role: FirstRoleOpt = "user",
     keep: Annotated[Path | None, Opt("--out", help="Also keep the pushed bundle in this folder.")] = None,
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Export a run and push it to the Hugging Face hub (token from HF_TOKEN; private unless --public)."""
     from counselsynth.export.publish import TOKEN_VARIABLES, publish_run
 
-    options = _options(fmt, split, seed, license_id, system, frameworks_dir)
+    options = _options(fmt, split, seed, license_id, system, first_role, frameworks_dir)
     result = publish_run(run_dir, repo, options, public=public, dry_run=dry_run, keep=keep)
     _report(result.export)
     plan = result.plan

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
+from counselsynth.cli.app import FrameworkDirs, app, command_group, err, out, reports_errors
 from counselsynth.errors import UnknownNameError
 
 Opt = typer.Option
-reference_app = typer.Typer(no_args_is_help=True, help="Reference profiles: statistics of real corpora.")
-policy_app = typer.Typer(no_args_is_help=True, help="Strategy policies fitted on annotated sessions.")
+reference_app = command_group("Reference profiles: statistics of real corpora.")
+policy_app = command_group("Strategy policies fitted on annotated sessions.")
 app.add_typer(reference_app, name="reference")
 app.add_typer(policy_app, name="policy")
 
@@ -32,9 +32,14 @@ def import_corpus_command(
     path: Annotated[Path, Opt(help="AnnoMI-simple/-full CSV, ESConv.json (original layout) or ESConv JSONL.")],
     out_dir: Annotated[Path, Opt("--out", help="New folder for dialogues.jsonl and manifest.json.")],
     quality: Annotated[str | None, Opt(help="AnnoMI only: keep the high- or low-quality transcripts.")] = None,
+    data_format: Annotated[
+        str | None,
+        Opt("--format", help="ESConv only: json, jsonl or yaml. [default: found from the content]"),
+    ] = None,
     frameworks_dir: FrameworkDirs = None,
 ) -> None:
     """Convert a real corpus into the record format of `generate`, so every command can read it."""
+    from counselsynth.datafiles import DATA_FORMATS
     from counselsynth.fidelity.annomi import QUALITIES
     from counselsynth.fidelity.corpora import SOURCE_NAMES, import_corpus
 
@@ -42,8 +47,16 @@ def import_corpus_command(
         raise UnknownNameError("source", source, SOURCE_NAMES)
     if quality is not None and quality not in QUALITIES:
         raise UnknownNameError("quality", quality, QUALITIES)
+    chosen_format = next((f for f in DATA_FORMATS if f == data_format), None)
+    if data_format is not None and chosen_format is None:
+        raise UnknownNameError("format", data_format, DATA_FORMATS)
     summary = import_corpus(
-        source, path, out_dir, "high" if quality == "high" else "low" if quality else None, frameworks_dir or ()
+        source,
+        path,
+        out_dir,
+        "high" if quality == "high" else "low" if quality else None,
+        frameworks_dir or (),
+        chosen_format,
     )
     for warning in summary.warnings:
         err.print(f"note: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -99,13 +112,29 @@ def fidelity_command(
     ] = None,
     language: Language = None,
     framework: Framework = None,
+    reference_language: Annotated[
+        str | None,
+        Opt(
+            help="Use only the reference corpus folder's cases in this language, or 'all' to take a folder "
+            "that mixes languages (metrics that count words are then n/a)."
+        ),
+    ] = None,
     strict: Annotated[bool, Opt(help="Exit with code 1 when the overall verdict is fail.")] = False,
 ) -> None:
     """Compare a corpus with real-data statistics, axis by axis; write fidelity.json, .md and plots."""
     from counselsynth.fidelity.check import run_check
     from counselsynth.fidelity.report import write_report
 
-    report = run_check(corpus_dir, reference, against=against, language=language, framework=framework)
+    report = run_check(
+        corpus_dir,
+        reference,
+        against=against,
+        language=language,
+        framework=framework,
+        reference_language=reference_language,
+    )
+    for warning in report.warnings():
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     written = write_report(report, out_dir)
     for line in report.summary():
         _say(line)

@@ -20,7 +20,7 @@ Opt = typer.Option
 def _shows_default(text: str, setting: str) -> str:
     # The option itself defaults to None so that a --config file can set it; the help shows the
     # run's real default, taken from RunSettings.
-    return f"{text} \\[default: {default_of(setting)}]"
+    return f"{text} [default: {default_of(setting)}]"
 
 
 @app.command()
@@ -29,7 +29,21 @@ def generate(
     personas: Annotated[Path, typer.Argument(help="A persona file (YAML/JSON/JSONL) or a folder of them.")],
     out_dir: Annotated[Path, Opt("--out", help="Output folder for dialogues.jsonl and manifest.json.")],
     framework: Annotated[
-        str | None, Opt(help=_shows_default(f"Framework id, or '{AUTO}' to follow each persona.", "framework"))
+        str | None,
+        Opt(
+            help=_shows_default(
+                "Framework id; a list such as mi,cbt,pct gives each persona one of them (balanced, seeded); "
+                f"'{AUTO}' follows each persona.",
+                "framework",
+            )
+        ),
+    ] = None,
+    each_framework: Annotated[
+        bool | None,
+        Opt(
+            "--each-framework",
+            help="One case per persona and framework: those of --framework, or every framework. [default: off]",
+        ),
     ] = None,
     sessions: Annotated[int | None, Opt(min=1, max=50, help=_shows_default("Sessions per case.", "sessions"))] = None,
     seed: Annotated[int | None, Opt(help=_shows_default("Seed; the same seed gives the same corpus.", "seed"))] = None,
@@ -81,6 +95,7 @@ def generate(
 
     run_config = load_run_config(config).merged(
         framework=framework,
+        each_framework=each_framework,
         sessions=sessions,
         seed=seed,
         limit=limit,

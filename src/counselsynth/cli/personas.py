@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from counselsynth.cli.app import FrameworkDirs, out, personas_app, reports_errors, say_error
+from counselsynth.errors import InputError
 from counselsynth.personas.source_formats import FORMATS
+from counselsynth.vocabulary import ADULT_AGE
 
 Opt = typer.Option
 Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if it exists.")]
@@ -69,6 +71,13 @@ def personas_sample(
     native_text_only: Annotated[
         bool, Opt("--native-text-only", help="Refuse locales whose language has no text pools (no English text).")
     ] = False,
+    min_age: Annotated[int, Opt("--min-age", min=0, help="Youngest client age; below 18 needs --include-minors.")] = (
+        ADULT_AGE
+    ),
+    include_minors: Annotated[
+        bool,
+        Opt("--include-minors", help="Allow clients under 18 (adolescents, from age 14, for some problems)."),
+    ] = False,
     overwrite: Overwrite = False,
 ) -> None:
     """Sample clinically coherent personas from the documented distributions, in any supported locale."""
@@ -78,9 +87,23 @@ def personas_sample(
     from counselsynth.personas.writer import check_output, write_personas
 
     check_count(count)
+    if include_minors and min_age == ADULT_AGE:
+        min_age = 0
+    elif min_age < ADULT_AGE and not include_minors:
+        raise InputError(f"--min-age {min_age} makes minors: add --include-minors to sample clients under 18")
     check_output(out_file, overwrite=overwrite)
     chosen_mix = load_mix(mix) if mix is not None else None
-    result = sample_personas(count, seed=seed, locales=locale or (), mix=chosen_mix, native_text_only=native_text_only)
+    result = sample_personas(
+        count,
+        seed=seed,
+        locales=locale or (),
+        mix=chosen_mix,
+        native_text_only=native_text_only,
+        min_age=min_age,
+    )
+    minors = sum(p.demographics.age < ADULT_AGE for p in result.personas)
+    if minors:
+        _note(f"{minors} of {len(result.personas)} personas are minors (under 18)")
     write_personas(out_file, result.personas, overwrite=overwrite)
     for line in result.notes():
         _note(line)

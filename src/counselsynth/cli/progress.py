@@ -6,7 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from counselsynth.cli.app import err, out
 from counselsynth.models import RunManifest, Usage
@@ -22,6 +29,9 @@ def run_with_progress(label: str, run: CaseRun[Any]) -> RunResult:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            # Estimated from the recent pace of finished cases; blank until there is one.
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[usage]}"),
             console=err,
             transient=False,

@@ -16,6 +16,7 @@ from counselsynth.corpus import read_cases
 from counselsynth.errors import InputError, UnknownNameError
 from counselsynth.fidelity.profile import corpus_citation
 from counselsynth.fidelity.schemes import Scheme, schemes
+from counselsynth.models import NOT_ANNOTATED
 
 # Inverse regularisation strength; chosen on AnnoMI's high-quality transcripts by grouped
 # cross-validation (kappa was flat between 2 and 8 and fell off below 1).
@@ -49,7 +50,7 @@ def coded_turns(corpus_dir: Path, scheme: Scheme | None = None, *, coarse_too: b
         sources[case.model] += 1
         for session in case.sessions:
             for turn in session.turns:
-                if turn.speaker != "counselor" or turn.annotations.code is None:
+                if turn.speaker != "counselor" or turn.annotations.code in (None, NOT_ANNOTATED):
                     continue
                 found = scheme.class_of(f"{case.framework}/{turn.annotations.code}", turn.annotations.miti)
                 if found is None or not (found in scheme.classes or coarse_too):

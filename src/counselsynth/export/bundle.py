@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from counselsynth.corpus import umask_mode
 from counselsynth.errors import OutputExistsError
 from counselsynth.export.card import CardInputs, SplitFigures, check_license, render_card
 from counselsynth.export.census import Census
@@ -37,7 +38,7 @@ from counselsynth.export.fidelity_summary import read_fidelity
 from counselsynth.export.formats import SplitWriter, features_of, open_writer
 from counselsynth.export.provenance import MANIFEST_COPY, RUN_CONFIG, manifest_copy, mask_secrets, run_config_yaml
 from counselsynth.export.rendering import template_hash
-from counselsynth.export.rows import ROW_FEATURES, SYSTEM_TEMPLATE, session_rows
+from counselsynth.export.rows import OPENER_TEMPLATE, ROW_FEATURES, SYSTEM_TEMPLATE, FirstRole, session_rows
 from counselsynth.export.source import RunSource, open_run
 from counselsynth.export.splits import DEFAULT_SPLITS, SplitSpec, assign_splits, parse_splits
 from counselsynth.export.spool import RowSpool
@@ -56,6 +57,7 @@ class ExportOptions:
     seed: int = 0
     license: str = DEFAULT_LICENSE
     system_message: bool = True
+    first_role: FirstRole = "user"
     frameworks_dirs: tuple[Path, ...] = ()
     # Named in the card's loading example when the bundle is meant for a hub repository.
     repo_id: str | None = None
@@ -112,14 +114,17 @@ def _export(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportResul
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
     # mkdtemp makes the folder private (0700); the export should get the usual permissions.
-    staging.chmod(0o777 & ~_umask())
+    staging.chmod(umask_mode(directory=True))
     try:
         census = Census()
         spool = RowSpool(staging / SPOOL, ROW_FEATURES.arrow_schema)
         with spool:
             for case in source.cases():
                 census.add(case)
-                for row in session_rows(case, catalog.frameworks, with_system=options.system_message):
+                rows = session_rows(
+                    case, catalog.frameworks, with_system=options.system_message, first_role=options.first_role
+                )
+                for row in rows:
                     spool.add(row)
         splits, members = _write_splits(spool, census, options, staging)
         secrets = options.secrets
@@ -140,6 +145,7 @@ def _export(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportResul
                 split_seed=options.seed,
                 license=options.license,
                 system_message=options.system_message,
+                first_role=options.first_role,
                 fidelity=fidelity,
                 repo_id=options.repo_id,
                 run_files=[MANIFEST_COPY, RUN_CONFIG],
@@ -168,12 +174,6 @@ def _export(run_dir: Path, out_dir: Path, options: ExportOptions) -> ExportResul
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_splits(
@@ -241,6 +241,11 @@ def _export_record(
             "included": options.system_message,
             "template": f"counselsynth/export/templates/{SYSTEM_TEMPLATE}",
             "template_hash": template_hash(SYSTEM_TEMPLATE),
+        },
+        "conversation": {
+            "first_role": options.first_role,
+            "opener_template": f"counselsynth/export/templates/{OPENER_TEMPLATE}",
+            "opener_template_hash": template_hash(OPENER_TEMPLATE),
         },
         "license": options.license,
         "files": {name: _sha256(staging / name) for name in data_files},

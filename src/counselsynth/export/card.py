@@ -23,7 +23,7 @@ from huggingface_hub import DatasetCardData
 
 from counselsynth.datafiles import load_one
 from counselsynth.errors import InputError
-from counselsynth.export.census import PERSONA_DIMENSIONS, Census
+from counselsynth.export.census import MINORS, PERSONA_DIMENSIONS, Census
 from counselsynth.export.choices import ExportFormat
 from counselsynth.export.fidelity_summary import FidelityReport, citations
 from counselsynth.export.formats import data_files_pattern
@@ -31,7 +31,7 @@ from counselsynth.export.rendering import render, template_hash
 from counselsynth.export.rows import ROW_FIELDS, SYSTEM_TEMPLATE
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.languages import language_name, primary_subtag
-from counselsynth.models import Emotion, RunManifest, SafetyEvent, Strict, TalkValence, in_table_order
+from counselsynth.models import NOT_ANNOTATED, Emotion, RunManifest, SafetyEvent, Strict, TalkValence, in_table_order
 
 CARD_TEMPLATE = "dataset_card.md.jinja2"
 VOCABULARY_FILE = Path(__file__).parent / "hub_vocabulary.yaml"
@@ -113,6 +113,7 @@ class CardInputs:
     split_seed: int
     license: str
     system_message: bool
+    first_role: str
     fidelity: FidelityReport | None
     repo_id: str | None
     run_files: list[str]
@@ -191,8 +192,9 @@ def _frameworks_section(inputs: CardInputs) -> list[dict[str, Any]]:
         framework = inputs.catalog.frameworks.get(framework_id)
         codes = census.codes.get(framework_id, Counter())
         client_codes = census.client_codes.get(framework_id, Counter())
-        known = set(framework.code_ids) if framework else set()
-        known_client = {c.id for c in framework.client_codes} if framework else set()
+        # `not_annotated` marks a turn its source did not label; it is counted on its own line.
+        known = {*framework.code_ids, NOT_ANNOTATED} if framework else set()
+        known_client = {*(c.id for c in framework.client_codes), NOT_ANNOTATED} if framework else set()
         sections.append(
             {
                 "id": framework_id,
@@ -238,6 +240,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "row_fields": ROW_FIELDS,
         "field_types": {name: type_name(feature) for name, feature in inputs.features.items()},
         "system_message": inputs.system_message,
+        "first_role": inputs.first_role,
         "system_template_hash": template_hash(SYSTEM_TEMPLATE),
         "license": inputs.license,
         "settings": {
@@ -250,6 +253,7 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "inputs": {Path(path).name: sha for path, sha in manifest.inputs.items()},
         "total_usage": total_usage,
         "persona_mix": [(dimension, _mix(census.persona_mix[dimension])) for dimension in PERSONA_DIMENSIONS],
+        "minors": census.persona_mix["age"][MINORS],
         "frameworks": _frameworks_section(inputs),
         "emotions": get_args(Emotion),
         "safety_events": get_args(SafetyEvent),

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from counselsynth.models import Case, Session
+from counselsynth.personas.stats import canonical_genders
 
 NOT_RECORDED = "not recorded"
+MINORS = "under 18"
 # Age bands as the usual survey brackets; the lower bound of each band, in years.
 AGE_BANDS: tuple[tuple[int, str], ...] = (
     (65, "65+"),
@@ -22,7 +24,7 @@ AGE_BANDS: tuple[tuple[int, str], ...] = (
     (35, "35-44"),
     (25, "25-34"),
     (18, "18-24"),
-    (0, "under 18"),
+    (0, MINORS),
 )
 PERSONA_DIMENSIONS = (
     "presenting problem",
@@ -54,6 +56,12 @@ def age_band(age: Any) -> str:
     return next(label for low, label in AGE_BANDS if age >= low)
 
 
+def _gender(value: Any) -> str:
+    """The canonical gender of a label in any language; other labels as they are."""
+    label = _label(value)
+    return canonical_genders().get(label.lower(), label)
+
+
 def persona_traits(case: Case) -> dict[str, str]:
     persona = case.persona
     return {
@@ -63,7 +71,7 @@ def persona_traits(case: Case) -> dict[str, str]:
         "conversation style": _label(persona.get("style")),
         "persona language": _label(case.persona_language),
         "age": age_band(_nested(persona, "demographics", "age")),
-        "gender": _label(_nested(persona, "demographics", "gender")),
+        "gender": _gender(_nested(persona, "demographics", "gender")),
     }
 
 

@@ -46,6 +46,8 @@ class FidelityReport(_Lenient):
     overall: Literal["pass", "fail"]
     metrics: list[FidelityMetric]
     reference: str | ReferenceNote | None = None
+    scope: str | None = None
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def reference_name(self) -> str | None:

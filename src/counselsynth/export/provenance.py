@@ -65,6 +65,7 @@ def run_config(manifest: RunManifest) -> dict[str, Any]:
     settings = manifest.settings
     config: dict[str, Any] = {
         "framework": settings.get("framework"),
+        "each_framework": settings.get("each_framework"),
         "sessions": settings.get("sessions"),
         "seed": manifest.seed,
         "limit": settings.get("limit"),

@@ -6,14 +6,20 @@ framework, the session's place in the case and the counselor's notes from the pr
 rendered from `templates/system_message.jinja2`. `annotations[i]` describes `messages[i]`; the
 system message's entry has speaker `system` and no codes.
 
+With `first_role="user"` (the default) the conversation after the system message starts with the
+user and strictly alternates, as Gemma- and Mistral-style chat templates require: a session the
+counselor opens gets a short user opener first (`templates/user_opener.jinja2`, annotated with
+speaker `opener`), and consecutive turns of one speaker become one message (joined by a blank
+line, annotated with the first turn's codes). `first_role="assistant"` keeps one message per turn.
+
 The schema is explicit (`ROW_FEATURES`): a column that is all None in a small export (say
 `emotion_intensity` in an imported corpus) keeps its type instead of being inferred as null.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 from datasets import Features, Value
 
@@ -22,6 +28,9 @@ from counselsynth.languages import language_name
 from counselsynth.models import Case, Session, TherapyFramework, Turn
 
 SYSTEM_TEMPLATE = "system_message.jinja2"
+OPENER_TEMPLATE = "user_opener.jinja2"
+FirstRole = Literal["user", "assistant"]
+FIRST_ROLES: tuple[FirstRole, ...] = ("user", "assistant")
 ROLE_OF_SPEAKER: dict[str, str] = {"counselor": "assistant", "client": "user"}
 
 MESSAGE = {"role": Value("string"), "content": Value("string")}
@@ -112,6 +121,9 @@ SYSTEM_ANNOTATION: dict[str, Any] = {
 }
 
 
+OPENER_ANNOTATION: dict[str, Any] = SYSTEM_ANNOTATION | {"speaker": "opener"}
+
+
 def system_message(case: Case, session: Session, framework: TherapyFramework | None, previous: Session | None) -> str:
     summary = previous.summary if previous is not None else None
     return render(
@@ -145,8 +157,34 @@ def _annotation(turn: Turn) -> dict[str, Any]:
     }
 
 
+def _alternating(case: Case, session: Session) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """User-first, strictly alternating messages with their annotations."""
+    messages: list[dict[str, str]] = []
+    annotations: list[dict[str, Any]] = []
+    if session.turns and session.turns[0].speaker == "counselor":
+        opener = render(OPENER_TEMPLATE, {"session_index": session.index, "sessions_in_case": len(case.sessions)})
+        messages.append({"role": "user", "content": opener.strip()})
+        annotations.append(OPENER_ANNOTATION)
+    for turn in session.turns:
+        role = ROLE_OF_SPEAKER[turn.speaker]
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"] += "\n\n" + turn.text
+            continue
+        messages.append({"role": role, "content": turn.text})
+        annotations.append(_annotation(turn))
+    return messages, annotations
+
+
+def _per_turn(turns: Sequence[Turn]) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    return [{"role": ROLE_OF_SPEAKER[t.speaker], "content": t.text} for t in turns], [_annotation(t) for t in turns]
+
+
 def session_rows(
-    case: Case, frameworks: Mapping[str, TherapyFramework], *, with_system: bool = True
+    case: Case,
+    frameworks: Mapping[str, TherapyFramework],
+    *,
+    with_system: bool = True,
+    first_role: FirstRole = "user",
 ) -> Iterator[dict[str, Any]]:
     """The case's sessions as rows in ROW_FEATURES' shape, in session order."""
     framework = frameworks.get(case.framework)
@@ -155,8 +193,10 @@ def session_rows(
     risk = persona.get("risk")
     previous: Session | None = None
     for session in sorted(case.sessions, key=lambda s: s.index):
-        messages = [{"role": ROLE_OF_SPEAKER[t.speaker], "content": t.text} for t in session.turns]
-        annotations = [_annotation(t) for t in session.turns]
+        if first_role == "user":
+            messages, annotations = _alternating(case, session)
+        else:
+            messages, annotations = _per_turn(session.turns)
         if with_system:
             messages.insert(0, {"role": "system", "content": system_message(case, session, framework, previous)})
             annotations.insert(0, SYSTEM_ANNOTATION)

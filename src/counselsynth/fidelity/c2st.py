@@ -1,8 +1,9 @@
 """Classifier two-sample test (C2ST): can a classifier tell the corpus from real text?
 
 Units are utterances of the sampled sessions, prefixed with their speaker, balanced between
-the two sides (and between counselor and client within a side). Features are TF-IDF word 1-2
-grams, the classifier is logistic regression, and the AUC is computed on out-of-fold scores of a
+the two sides (and between counselor and client within a side). Features are TF-IDF 1-2 grams of
+words as the rest of the check counts them (one per character in Chinese, Japanese, Thai, ...),
+the classifier is logistic regression, and the AUC is computed on out-of-fold scores of a
 stratified k-fold split *grouped by session*, so no session is both trained and tested on (its
 topic words would otherwise give it away). The AUC's standard error comes from a session
 bootstrap of the out-of-fold scores. AUC 0.5 means indistinguishable; the test fails a corpus
@@ -24,6 +25,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # type: ignore[import-
 
 from counselsynth.fidelity.comparison import Outcome, Verdict, critical
 from counselsynth.fidelity.language import SampledSession
+from counselsynth.fidelity.measures import words
 
 CHANCE = 0.5
 MIN_PER_SIDE = 20
@@ -97,7 +99,11 @@ def classifier_test(
     scores = np.zeros(len(texts))
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(texts, y, group_ids):
-        vectoriser = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
+        # Tokens are the check's own words (measures.words): one per character in scripts written
+        # without spaces, where scikit-learn's default pattern would make a whole clause one token.
+        vectoriser = TfidfVectorizer(
+            tokenizer=words, token_pattern=None, ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True
+        )
         features = vectoriser.fit_transform([texts[i] for i in train])
         model = LogisticRegression(max_iter=2000, C=1.0)
         model.fit(features, y[train])

@@ -31,6 +31,22 @@ class FidelityReport:
     against: Path | None
     against_cases: int | None
 
+    def scope(self) -> str:
+        """Which cases were compared with which reference: the verdict holds for these only."""
+        return f"compared {_scope(self.corpus, self.corpus_dir.name)} with the reference {_scope(self.reference)}"
+
+    def warnings(self) -> list[str]:
+        """Comparisons of unlike with unlike that the verdict does not refuse but should not hide."""
+        corpus, reference = set(self.corpus.frameworks), set(self.reference.frameworks)
+        if corpus == reference:
+            return []
+        extra = sorted(corpus - reference)
+        return [
+            f"the corpus holds framework{'s' if len(extra) > 1 else ''} {', '.join(extra or sorted(corpus))} "
+            f"and the reference {', '.join(sorted(reference))}: the behaviour metrics compare different kinds "
+            "of counseling; choose the corpus's cases with --framework"
+        ]
+
     @property
     def tested(self) -> int:
         return sum(m.verdict != "n/a" for m in self.metrics)
@@ -64,7 +80,8 @@ class FidelityReport:
         lines += [
             f"overall {self.overall}: {len(failed)} of {self.tested} metrics tested fail "
             f"(family-wise alpha {self.settings.alpha}, Bonferroni: {level:.4f} per metric); "
-            f"{len(self.metrics) - self.tested} metrics n/a"
+            f"{len(self.metrics) - self.tested} metrics n/a",
+            self.scope(),
         ]
         for axis, directions in self.off_axes().items():
             lines.append(f"{axis} is off: {'; '.join(directions)}")
@@ -117,11 +134,18 @@ class FidelityReport:
                 ),
                 "settings": self.settings.model_dump(),
             },
+            "scope": self.scope(),
+            "warnings": self.warnings(),
             "summary": self.summary(),
             "off_axes": self.off_axes(),
             "metrics": [m.plain() for m in self.metrics],
             "plots": plots,
         }
+
+
+def _scope(profile: Profile, name: str | None = None) -> str:
+    frameworks = ", ".join(f"{k} ({v} sessions)" for k, v in profile.frameworks.items())
+    return f"'{name or profile.name}' ({profile.cases} cases in '{profile.language}'; frameworks {frameworks})"
 
 
 def run_check(
@@ -131,9 +155,10 @@ def run_check(
     against: Path | None = None,
     language: str | None = None,
     framework: str | None = None,
+    reference_language: str | None = None,
 ) -> FidelityReport:
     settings = check_settings()
-    profile = load_profile(reference)
+    profile = load_profile(reference, reference_language)
     measured_with = profile.settings
     scan = scan_corpus(corpus_dir, name=corpus_dir.name, language=language, framework=framework, settings=measured_with)
     corpus = scan.profile

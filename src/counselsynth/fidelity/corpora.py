@@ -22,6 +22,7 @@ from typing import Literal
 
 from counselsynth.codestats import behaviour_counts, summary_scores
 from counselsynth.corpus import DIALOGUES, MANIFEST, CaseWriter, read_cases, write_manifest
+from counselsynth.datafiles import DataFormat
 from counselsynth.errors import DataFileError, InputError, OutputExistsError
 from counselsynth.fidelity.annomi import Quality, read_annomi
 from counselsynth.fidelity.esconv import read_esconv
@@ -62,6 +63,7 @@ def import_corpus(
     out_dir: Path,
     quality: Quality | None = None,
     extra_frameworks: Sequence[Path] = (),
+    data_format: DataFormat | None = None,
 ) -> ImportSummary:
     corpus = source(source_id)
     catalog = fidelity_catalog(extra_frameworks)
@@ -74,6 +76,8 @@ def import_corpus(
     settings: dict[str, object] = {"source": corpus.id, "path": str(path)}
     layout: str
     if corpus.id == "annomi":
+        if data_format is not None:
+            raise InputError("--format applies to ESConv (JSON, JSONL or YAML); AnnoMI is read as CSV")
         parsed = read_annomi(path, corpus, framework, quality)
         layout, transcripts = parsed.layout, parsed.transcripts
         settings |= {"layout": layout, "quality": quality or "all"}
@@ -93,7 +97,7 @@ def import_corpus(
     elif quality is not None:
         raise InputError("--quality applies to AnnoMI only")
     else:
-        layout, transcripts = read_esconv(path, corpus, framework)
+        layout, transcripts = read_esconv(path, corpus, framework, data_format)
         settings["layout"] = layout
         warnings.append("ESConv does not annotate the help-seeker's talk type: client talk-type metrics are n/a")
     if not transcripts:

@@ -10,6 +10,8 @@ Two layouts are read:
 - the converted JSONL layout: one conversation per line, `dialog: [{text, speaker: usr|sys,
   strategy}]`, with no survey.
 
+The file format (JSON, JSONL or YAML) is found from the content, not the file name, unless given.
+
 ESConv does not annotate the seeker's talk type (see sources.yaml: `unannotated_client_code`).
 """
 
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from counselsynth.datafiles import iter_records
+from counselsynth.datafiles import DataFormat, iter_records
 from counselsynth.errors import DataFileError
 from counselsynth.fidelity.sources import Source
 from counselsynth.fidelity.transcripts import Transcript
@@ -33,11 +35,13 @@ ORIGINAL_KEYS = ("speaker", "content")
 CONVERTED_KEYS = ("speaker", "text")
 
 
-def read_esconv(path: Path, source: Source, framework: TherapyFramework) -> tuple[Layout, list[Transcript]]:
+def read_esconv(
+    path: Path, source: Source, framework: TherapyFramework, data_format: DataFormat | None = None
+) -> tuple[Layout, list[Transcript]]:
     stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "esconv"
     transcripts: list[Transcript] = []
     layouts: set[Layout] = set()
-    for number, (label, record) in enumerate(iter_records(path), start=1):
+    for number, (label, record) in enumerate(iter_records(path, data_format or "auto"), start=1):
         if not isinstance(record, dict):
             raise DataFileError(path, label, None, f"expected a conversation (mapping), got {type(record).__name__}")
         dialog = record.get("dialog")

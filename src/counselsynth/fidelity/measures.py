@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from counselsynth.models import REFLECTION_CODES, Session, Turn
+from counselsynth.models import NOT_ANNOTATED, REFLECTION_CODES, Session, Turn
 
 KINDS_FILE = Path(__file__).parent / "kinds.yaml"
 WORD = re.compile(r"[\w']+")
@@ -59,6 +59,7 @@ class SessionMeasures:
     utterances: int = 0
     counselor_utterances: int = 0
     client_utterances: int = 0
+    counselor_unannotated: int = 0
     counselor_words: int = 0
     client_words: int = 0
     words: int = 0
@@ -109,6 +110,9 @@ def _counselor(
     code_miti: dict[str, str | None],
 ) -> None:
     notes = turn.annotations
+    if notes.code == NOT_ANNOTATED:
+        result.counselor_unannotated += 1
+        return
     key = f"{framework}/{notes.code}"
     result.codes.setdefault(key, [0, 0, 0])[part] += 1
     code_miti.setdefault(key, notes.miti)

@@ -57,15 +57,30 @@ def compute_metrics(
     unknown = sorted(set(specs) - set(COMPUTE))
     if unknown:
         raise DataFileError(METRICS_FILE, None, "metrics", f"no computation for {', '.join(unknown)}")
+    unannotated = _unannotated_note(corpus, reference, settings.max_unannotated_share)
     pending = [
         not_applicable(spec, f"the corpus is in '{corpus.language}', the reference in '{reference.language}'")
         if corpus.language != reference.language and (spec.language_bound or spec.axis in ("language", "c2st"))
+        else not_applicable(spec, unannotated)
+        if unannotated and spec.counselor_coded
         else COMPUTE[spec.name](spec, context)
         for spec in specs.values()
     ]
     tested = sum(p.decide is not None for p in pending)
     level = settings.alpha / max(1, tested)
     return [p.result(level, settings.alpha) for p in pending]
+
+
+def _unannotated_note(corpus: Profile, reference: Profile, limit: float) -> str:
+    """Why metrics that read counselor codes cannot be compared, if too few turns carry one."""
+    for label, profile in (("corpus", corpus), ("reference", reference)):
+        share = profile.unannotated_share()
+        if share > limit:
+            return (
+                f"{share:.0%} of the {label}'s counselor turns are not annotated (above {limit:.0%}): "
+                "no codes to compare"
+            )
+    return ""
 
 
 # -- metric kinds -------------------------------------------------------------------------------
@@ -142,12 +157,12 @@ RATIOS: dict[str, tuple[Extract, str]] = {
     "short_utterance_share": (_ratio_of("short_utterances", "utterances"), "utterances"),
     "same_speaker_share": (_same_speaker, "utterance pairs"),
     "reflection_share": (
-        lambda side: (_miti(REFLECTION_COUNT)(side), side.profile.sessions.counselor_utterances),
-        "counselor utterances",
+        lambda side: (_miti(REFLECTION_COUNT)(side), side.profile.annotated_counselor_utterances()),
+        "annotated counselor utterances",
     ),
     "question_share": (
-        lambda side: (_miti(QUESTION_COUNT)(side), side.profile.sessions.counselor_utterances),
-        "counselor utterances",
+        lambda side: (_miti(QUESTION_COUNT)(side), side.profile.annotated_counselor_utterances()),
+        "annotated counselor utterances",
     ),
     "r_to_q": (lambda side: (_miti(REFLECTION_COUNT)(side), _miti(QUESTION_COUNT)(side)), "questions"),
     "pct_mi_adherent": (

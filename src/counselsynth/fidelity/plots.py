@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 
+from counselsynth.corpus import umask_mode  # noqa: E402
 from counselsynth.fidelity.measures import THIRDS  # noqa: E402
 from counselsynth.fidelity.metrics import MetricResult  # noqa: E402
 from counselsynth.fidelity.profile import Profile  # noqa: E402
@@ -28,6 +36,7 @@ DPI = 110
 
 def _save(figure: Figure, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.fchmod(fd, umask_mode())
     os.close(fd)
     try:
         figure.savefig(tmp, dpi=DPI, bbox_inches="tight")
@@ -50,40 +59,88 @@ def _histogram(axes: Axes, corpus: np.ndarray, reference: np.ndarray, title: str
         corpus, reference = corpus[corpus > 0], reference[reference > 0]
     both = np.concatenate([corpus, reference])
     if both.size == 0:
-        axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
-        axes.set_title(title, fontsize=10)
+        _panel_note(axes, title, "no data")
         return
     low, high = float(both.min()), float(both.max())
     if log:
         bins = np.geomspace(low, high if high > low else 2 * low, 25).tolist()
         axes.set_xscale("log")
-        axes.xaxis.set_major_formatter(ScalarFormatter())
+        # Ticks at 1-2-5 steps: a log axis with labels only at powers of ten shows one or two numbers.
+        axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axes.xaxis.set_minor_formatter(NullFormatter())
     else:
         bins = np.linspace(low, high if high > low else low + 1, 25).tolist()
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=8))
     for values, colour, name in ((reference, REFERENCE_COLOUR, "reference"), (corpus, CORPUS_COLOUR, "corpus")):
         if values.size:
-            axes.hist(values, bins=bins, density=True, histtype="step", linewidth=1.8, color=colour, label=name)
+            # Weighted to shares of each side's sessions, so both sides compare whatever their sizes.
+            weights = np.full(values.size, 1.0 / values.size)
+            axes.hist(values, bins=bins, weights=weights, histtype="step", linewidth=1.8, color=colour, label=name)
             axes.axvline(float(np.median(values)), color=colour, linestyle="--", linewidth=1)
     axes.set_title(title, fontsize=10)
+    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    axes.set_ylabel("share of sessions", fontsize=8)
+    axes.tick_params(labelsize=8)
+
+
+def _panel_note(axes: Axes, title: str, text: str) -> None:
+    axes.set_title(title, fontsize=10)
+    axes.set_xticks([])
     axes.set_yticks([])
+    axes.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=9, transform=axes.transAxes)
 
 
-def distributions(corpus: Profile, reference: Profile, path: Path) -> None:
+# Panels of distributions.png: the metric each one shows, its title, its per-session values, log x.
+PANELS: list[tuple[str, str, Callable[[Profile], np.ndarray], bool]] = [
+    ("utterances_per_session", "Utterances per session", lambda p: np.asarray(p.sessions.utterances, float), True),
+    (
+        "counselor_words_per_utterance",
+        "Counselor words per utterance",
+        lambda p: _per_session(p, "counselor_words", "counselor_utterances"),
+        True,
+    ),
+    (
+        "client_words_per_utterance",
+        "Client words per utterance",
+        lambda p: _per_session(p, "client_words", "client_utterances"),
+        True,
+    ),
+    (
+        "counselor_share_of_words",
+        "Counselor share of words",
+        lambda p: _per_session(p, "counselor_words", "words"),
+        False,
+    ),
+    (
+        "short_utterance_share",
+        "Share of 1-2 word utterances",
+        lambda p: _per_session(p, "short_utterances", "utterances"),
+        False,
+    ),
+    ("r_to_q", "Reflections per question (R:Q)", lambda p: _rq(p), True),
+]
+
+
+def distributions(corpus: Profile, reference: Profile, metrics: dict[str, MetricResult], path: Path) -> None:
+    _save(distributions_figure(corpus, reference, metrics), path)
+
+
+def distributions_figure(corpus: Profile, reference: Profile, metrics: dict[str, MetricResult]) -> Figure:
+    """Per-session distributions of the metrics the table compares; a metric that is n/a (say, word
+    counts across languages) gets its panel's reason instead of a comparison the table does not make."""
     figure, grid = plt.subplots(2, 3, figsize=(13, 6.5), layout="constrained")
-    panels: list[tuple[str, Callable[[Profile], np.ndarray], bool]] = [
-        ("Utterances per session", lambda p: np.asarray(p.sessions.utterances, dtype=float), True),
-        ("Counselor words per utterance", lambda p: _per_session(p, "counselor_words", "counselor_utterances"), True),
-        ("Client words per utterance", lambda p: _per_session(p, "client_words", "client_utterances"), True),
-        ("Counselor share of words", lambda p: _per_session(p, "counselor_words", "words"), False),
-        ("Share of 1-2 word utterances", lambda p: _per_session(p, "short_utterances", "utterances"), False),
-        ("Reflections per question (R:Q)", _rq, True),
-    ]
-    for axes, (title, values, log) in zip(grid.flat, panels, strict=True):
+    for axes, (name, title, values, log) in zip(grid.flat, PANELS, strict=True):
+        metric = metrics.get(name)
+        if metric is not None and metric.verdict == "n/a":
+            _panel_note(axes, title, "not compared:\n" + textwrap.fill(metric.note, 40))
+            continue
         _histogram(axes, values(corpus), values(reference), title + " (per session)", log)
-    grid.flat[0].legend(loc="upper right", fontsize=8)
+    handles = [a for a in grid.flat if a.get_legend_handles_labels()[0]]
+    if handles:
+        handles[0].legend(loc="upper right", fontsize=8)
     figure.suptitle(f"Distributions: {corpus.name} vs {reference.name} (dashed: medians)")
-    _save(figure, path)
+    return figure
 
 
 def _rq(profile: Profile) -> np.ndarray:
@@ -168,10 +225,20 @@ def _arc_across(profile: Profile) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def emotion_arc(corpus: Profile, reference: Profile, path: Path) -> None:
-    sides = (("reference", reference, REFERENCE_COLOUR, "-"), ("corpus", corpus, CORPUS_COLOUR, "--"))
-    if all(_arc_within(profile) is None for _, profile, _, _ in sides):
+    figure = emotion_arc_figure(corpus, reference)
+    if figure is None:
         _message(path, "Client emotion arc", "neither the corpus nor the reference annotates emotion intensity")
-        return
+    else:
+        _save(figure, path)
+
+
+def emotion_arc_figure(corpus: Profile, reference: Profile) -> Figure | None:
+    """Mean client emotion intensity by third and by session, on the whole 1-5 scale; None when
+    neither side has emotion labels."""
+    sides = (("reference", reference, REFERENCE_COLOUR, "-"), ("corpus", corpus, CORPUS_COLOUR, "--"))
+    unlabelled = [name for name, profile, _, _ in sides if _arc_within(profile) is None]
+    if len(unlabelled) == 2:
+        return None
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     drawn = False
     for name, profile, colour, style in sides:
@@ -182,14 +249,25 @@ def emotion_arc(corpus: Profile, reference: Profile, path: Path) -> None:
         if across is not None:
             right.plot(across[0], across[1], marker="o", color=colour, linestyle=style, label=name)
             drawn = True
+    for axes in (left, right):
+        # The whole 1-5 scale: a zoomed axis makes a change of 0.3 look like a collapse.
+        axes.set_ylim(1, 5)
+        axes.set_yticks(range(1, 6))
+        axes.grid(axis="y", alpha=0.3)
     left.set_xticks(np.arange(3), list(THIRDS))
     left.set_ylabel("mean client emotion intensity (1-5)")
     left.set_title("Within sessions (by third)")
-    left.legend(fontsize=8)
+    left.legend(fontsize=8, loc="upper right")
+    if unlabelled:
+        drawn_side = "corpus" if unlabelled[0] == "reference" else "reference"
+        figure.suptitle(
+            f"The {unlabelled[0]} has no client emotion labels: only the {drawn_side} is drawn", fontsize=10
+        )
     right.set_title("Across sessions (by session index)")
     right.set_xlabel("session")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     if not drawn:
         right.set_xticks([])
         right.set_yticks([])
         right.text(0.5, 0.5, "single-session cases only", ha="center", va="center", transform=right.transAxes)
-    _save(figure, path)
+    return figure

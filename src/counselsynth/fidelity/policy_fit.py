@@ -40,7 +40,16 @@ from counselsynth.fidelity.measures import THIRDS, third
 from counselsynth.fidelity.schemes import Scheme, schemes
 from counselsynth.fidelity.sources import sources
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.models import STAGES, TALK_VALENCES, Case, StageOfChange, Strict, TalkValence, TherapyFramework
+from counselsynth.models import (
+    NOT_ANNOTATED,
+    STAGES,
+    TALK_VALENCES,
+    Case,
+    StageOfChange,
+    Strict,
+    TalkValence,
+    TherapyFramework,
+)
 from counselsynth.policy import PhasePolicy, StrategyPolicy, compile_policy
 
 SETTINGS_FILE = Path(__file__).parent / "policy_fit.yaml"
@@ -167,6 +176,9 @@ def _count(cases: Iterable[Case], framework: TherapyFramework, scheme: Scheme | 
                             counts.talk_after[previous][notes.valence] += 1
                     continue
                 code = notes.code or ""
+                if code == NOT_ANNOTATED:
+                    previous = None  # the next code's predecessor is unknown
+                    continue
                 if scheme is not None:
                     label = scheme.class_of(f"{framework.id}/{code}", notes.miti)
                     if label is None or label not in scheme.classes:

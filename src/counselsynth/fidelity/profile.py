@@ -34,6 +34,9 @@ from counselsynth.models import MITI_BEHAVIOURS, TALK_VALENCES, Strict
 RECIPES_FILE = Path(__file__).parent / "profiles" / "recipes.yaml"
 PROFILES_DIR = Path(__file__).parent / "profiles"
 SUMMARY_COUNTS = (*MITI_BEHAVIOURS, REFLECTION_COUNT, QUESTION_COUNT)
+# Joins the languages of a reference that mixes them (fidelity --reference-language all).
+MIXED = "+"
+ALL_LANGUAGES = "all"
 
 
 class Citation(Strict):
@@ -50,6 +53,9 @@ class SessionColumns(Strict):
     utterances: list[int]
     counselor_utterances: list[int]
     client_utterances: list[int]
+    counselor_unannotated: list[int] = Field(
+        default_factory=list, description="counselor turns coded not_annotated (empty: none)"
+    )
     counselor_words: list[int]
     client_words: list[int]
     words: list[int]
@@ -94,6 +100,18 @@ class Profile(Strict):
     def session_count(self) -> int:
         return len(self.sessions.case)
 
+    def annotated_counselor_utterances(self) -> list[int]:
+        """Counselor utterances per session that carry a code (not `not_annotated`)."""
+        columns = self.sessions
+        if not columns.counselor_unannotated:
+            return columns.counselor_utterances
+        return [n - u for n, u in zip(columns.counselor_utterances, columns.counselor_unannotated, strict=True)]
+
+    def unannotated_share(self) -> float:
+        """The share of counselor utterances coded `not_annotated`."""
+        total = sum(self.sessions.counselor_utterances)
+        return sum(self.sessions.counselor_unannotated) / total if total else 0.0
+
 
 @dataclass(frozen=True)
 class CorpusScan:
@@ -112,18 +130,24 @@ def scan_corpus(
     language: str | None = None,
     framework: str | None = None,
     settings: CheckSettings | None = None,
+    mixed_languages: bool = False,
+    language_flag: str = "--language",
 ) -> CorpusScan:
-    """Measure every session of a corpus, optionally keeping only one language or framework."""
+    """Measure every session of a corpus, optionally keeping only one language or framework.
+
+    A corpus that mixes languages is refused unless `mixed_languages`: its profile's language is
+    then the languages joined by '+', which no single-language corpus matches, so every metric
+    that counts words is n/a against it."""
     builder = tally_corpus(corpus_dir, settings or check_settings(), language, framework)
     where = str(corpus_dir)
     if builder.cases == 0:
         chosen = " ".join(f"--{k} {v}" for k, v in (("language", language), ("framework", framework)) if v)
         raise InputError(f"{where} holds no dialogues{' for ' + chosen if chosen else ''}")
-    if len(builder.languages) > 1:
+    if len(builder.languages) > 1 and not mixed_languages:
         mix = ", ".join(
             f"{code}: {n} cases" for code, n in sorted(builder.languages.items(), key=lambda x: (-x[1], x[0]))
         )
-        raise InputError(f"{where} mixes languages ({mix}); check one at a time with --language")
+        raise InputError(f"{where} mixes languages ({mix}); check one at a time with {language_flag}")
     return CorpusScan(_profile(builder, name, description), builder.sampler.sessions(), builder.sources)
 
 
@@ -152,6 +176,10 @@ def _profile(builder: Tally, name: str, description: str) -> Profile:
         utterances=[m.utterances for m in measures],
         counselor_utterances=[m.counselor_utterances for m in measures],
         client_utterances=[m.client_utterances for m in measures],
+        # Kept only when some turn is unannotated, so profiles of annotated corpora do not change.
+        counselor_unannotated=[m.counselor_unannotated for m in measures]
+        if any(m.counselor_unannotated for m in measures)
+        else [],
         counselor_words=[m.counselor_words for m in measures],
         client_words=[m.client_words for m in measures],
         words=[m.words for m in measures],
@@ -174,7 +202,7 @@ def _profile(builder: Tally, name: str, description: str) -> Profile:
         openers_matched=stats.openers_matched,
         openers_total=stats.openers_total,
     )
-    (language,) = builder.languages
+    language = MIXED.join(sorted(builder.languages))
     return Profile(
         name=name,
         description=description,
@@ -238,14 +266,31 @@ def shipped_profiles() -> dict[str, Path]:
     return {path.stem: path for path in sorted(PROFILES_DIR.glob("*.json"))}
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """A shipped profile by name (annomi-high, annomi-low, esconv), a profile file, or a corpus folder."""
+def load_profile(name_or_path: str, language: str | None = None) -> Profile:
+    """A shipped profile by name (annomi-high, annomi-low, esconv), a profile file, or a corpus folder.
+
+    `language` keeps a corpus folder's cases in that language, or with "all" takes every case of
+    a folder that mixes languages; a saved profile must already be in that language."""
     shipped = shipped_profiles()
-    if name_or_path in shipped:
-        return load_one(shipped[name_or_path], Profile)
     path = Path(name_or_path)
-    if path.suffix == ".json" and path.is_file():
-        return load_one(path, Profile)
-    if path.is_dir():
-        return build_profile(path, name=path.name)
+    profile: Profile | None = None
+    if name_or_path in shipped:
+        profile = load_one(shipped[name_or_path], Profile)
+    elif path.suffix == ".json" and path.is_file():
+        profile = load_one(path, Profile)
+    elif path.is_dir():
+        return build_profile(
+            path,
+            name=path.name,
+            language=None if language == ALL_LANGUAGES else language,
+            mixed_languages=language == ALL_LANGUAGES,
+            language_flag="--reference-language (a language, or all)",
+        )
+    if profile is not None:
+        if language not in (None, ALL_LANGUAGES, profile.language):
+            raise InputError(
+                f"the reference profile '{profile.name}' is in '{profile.language}', not '{language}'; "
+                "--reference-language selects cases of a reference corpus folder"
+            )
+        return profile
     raise UnknownNameError("reference (a shipped profile, a profile .json or a corpus folder)", name_or_path, shipped)

@@ -31,7 +31,7 @@ FIGURES = {
 def write_report(report: FidelityReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     by_name = {m.name: m for m in report.metrics}
-    plots.distributions(report.corpus, report.reference, out_dir / FIGURES["distributions"])
+    plots.distributions(report.corpus, report.reference, by_name, out_dir / FIGURES["distributions"])
     plots.code_mix(by_name["code_mix_jsd"], out_dir / FIGURES["code_mix"])
     thirds = [by_name[f"code_mix_{part}_third"] for part in ("first", "middle", "last")]
     plots.positional(thirds, out_dir / FIGURES["positional"])
@@ -73,6 +73,7 @@ def markdown(report: FidelityReport, figures: list[str]) -> str:
         "## Summary",
         "",
         *[f"- {line}" for line in report.summary()],
+        *[f"- **Warning:** {line}" for line in report.warnings()],
         "",
     ]
     for axis in AXES:

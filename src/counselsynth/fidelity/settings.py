@@ -31,6 +31,10 @@ class CheckSettings(Strict):
     opener_tokens: int = Field(ge=1, description="words that make an utterance's opener")
     c2st_max_per_side: int = Field(ge=20, description="utterances per side in the classifier test")
     c2st_folds: int = Field(ge=2)
+    # Profiles saved before this setting existed load with the same value.
+    max_unannotated_share: float = Field(
+        default=0.2, ge=0, le=1, description="above it, metrics that read counselor codes are n/a"
+    )
 
 
 class MetricSpec(Strict):
@@ -44,6 +48,9 @@ class MetricSpec(Strict):
     lower: str
     bounds: tuple[float | None, float | None] = Field(
         default=(None, None), description="the metric's possible range; bands are clipped to it"
+    )
+    counselor_coded: bool = Field(
+        default=False, description="reads counselor codes: n/a when too many counselor turns are not_annotated"
     )
     language_bound: bool = Field(
         default=False,

@@ -38,7 +38,8 @@ from counselsynth.personas.distributions import Distributions, check_mix, load_d
 from counselsynth.personas.draws import Categorical, ScoreDistribution, _normal_cdf
 from counselsynth.personas.names import LocaleProfile, NameResolution, locale_profile
 from counselsynth.personas.pools import TextPool, gendered
-from counselsynth.personas.tables import PROBLEMS, NameGender, ProblemMix
+from counselsynth.personas.tables import PROBLEMS, NameGender, ProblemMix, bands_from_age
+from counselsynth.vocabulary import ADULT_AGE
 
 MAX_PERSONAS = 1_000_000
 DEFAULT_LOCALE = "en_US"
@@ -89,9 +90,11 @@ class PersonaSampler:
         problems: Mapping[str, float],
         locales: Mapping[str, float],
         native_text_only: bool = False,
+        min_age: int = ADULT_AGE,
     ) -> None:
         self.d = distributions
         self.seed = seed
+        self.min_age = min_age
         self.problems: Categorical[str] = Categorical(problems)
         self.locales: Categorical[str] = Categorical(locales)
         self.profiles: dict[str, LocaleProfile] = {}
@@ -133,7 +136,9 @@ class PersonaSampler:
         def score(scale: str, weights: Mapping[str, float]) -> ScoreDistribution:
             return ScoreDistribution((b.min, b.max, weights[b.id]) for b in scales[scale].bands)
 
-        ages = demographics.age.get(problem, demographics.age["default"])
+        ages = bands_from_age(demographics.age.get(problem, demographics.age["default"]), self.min_age)
+        if not ages:
+            raise InputError(f"--min-age {self.min_age}: no {problem} client is that old in demographics.yaml")
         override = demographics.relationship_by_problem.get(problem)
         concept = d.conceptualization.problems[problem]
         return _ProblemModel(
@@ -351,8 +356,12 @@ def sample_personas(
     mix: ProblemMix | None = None,
     native_text_only: bool = False,
     distributions: Distributions | None = None,
+    min_age: int = ADULT_AGE,
 ) -> SampleResult:
-    """Draw n personas. Locales: the given ones, equally weighted; else the mix's; else en_US."""
+    """Draw n personas. Locales: the given ones, equally weighted; else the mix's; else en_US.
+
+    Clients are `min_age` or older: adults by default; the distributions hold adolescents (14-17)
+    for some problems, drawn only with a lower `min_age`."""
     check_count(n)
     if seed < 0:
         raise InputError(f"--seed must not be negative, got {seed}")
@@ -368,7 +377,12 @@ def sample_personas(
     else:
         weights = {DEFAULT_LOCALE: 1.0}
     sampler = PersonaSampler(
-        distributions, seed=seed, problems=problems, locales=weights, native_text_only=native_text_only
+        distributions,
+        seed=seed,
+        problems=problems,
+        locales=weights,
+        native_text_only=native_text_only,
+        min_age=min_age,
     )
     personas = sampler.sample(n)
     return SampleResult(

@@ -15,6 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from counselsynth.models import Persona
@@ -91,6 +92,15 @@ def normalised_entropy(counts: Counter[str], k: int) -> float:
     return h / math.log(k)
 
 
+@cache
+def canonical_genders() -> dict[str, str]:
+    """Lower-cased gender label in any pool's language -> its canonical value (female, male,
+    nonbinary): labels are written in the persona's language ("femenino", "زن", "mwanamke"), and
+    are counted as one value."""
+    pools = load_distributions().pools.values()
+    return {label.lower(): key for pool in pools for key, label in pool.genders.items()}
+
+
 def persona_stats(personas: Sequence[Persona]) -> PersonaStats:
     distributions = load_distributions()
     phq9: Scale = distributions.severity.scales["phq9"]
@@ -112,8 +122,7 @@ def persona_stats(personas: Sequence[Persona]) -> PersonaStats:
         FieldSpec("core belief category", CORE_BELIEF_CATEGORIES, multi=True),
         FieldSpec("cognitive distortion", DISTORTIONS, multi=True),
     ]
-    # Gender labels are written in the persona's language ("زن", "mwanamke"); count them as one.
-    genders = {label.lower(): key for pool in distributions.pools.values() for key, label in pool.genders.items()}
+    genders = canonical_genders()
     mix: dict[str, Counter[str]] = {spec.name: Counter() for spec in specs}
     concepts: Counter[str] = Counter()
     names: Counter[str] = Counter()

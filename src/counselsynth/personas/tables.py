@@ -9,7 +9,7 @@ them from their files.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, get_args
 
 from pydantic import Field, model_validator
@@ -276,6 +276,19 @@ class AgeBand(Frozen):
     min: int = Field(ge=12, le=100)
     max: int = Field(ge=12, le=100)
     weight: float = Field(ge=0)
+
+
+def bands_from_age(bands: Sequence[AgeBand], min_age: int) -> list[AgeBand]:
+    """The age bands cut at `min_age`: a band below it is left out, a band across it keeps the
+    share of its years at or above it, so ages above `min_age` keep their relative weights."""
+    kept = []
+    for band in bands:
+        if band.max < min_age:
+            continue
+        low = max(band.min, min_age)
+        share = (band.max - low + 1) / (band.max - band.min + 1)
+        kept.append(band.model_copy(update={"min": low, "weight": band.weight * share}))
+    return kept
 
 
 class AgeBracket(Frozen):
