@@ -3,8 +3,13 @@
 It serves `POST /v1/chat/completions` on 127.0.0.1 and answers with content that matches the
 request's JSON schema (from `response_format`, or from the `<json-schema>` block the LLM engine
 puts in the prompt when a provider lacks schema support). Latency and faults (429, 500,
-timeouts, malformed JSON) are configurable. Anything else it is sent is recorded as unexpected
-and answered 404, so a test can assert that the code under test made only the calls it should.
+timeouts, malformed JSON) are configurable, and so are the ways real servers differ: refusing
+`json_schema` as llama-cpp-python does (HTTP 500) while honouring `json_object` with a schema,
+sloppy replies (fences, prose, integers past their bounds, enum values in capitals), replies
+that break every schema, outage windows, HTML pages, errors for everything, and a required key.
+A request with `max_tokens: 1` is a probe (the engine's preflight and outage checks). Anything
+else it is sent is recorded as unexpected and answered 404, so a test can assert that the code
+under test made only the calls it should.
 
 The code under test is the real litellm path; nothing in the project is mocked.
 
@@ -45,6 +50,18 @@ class LoopbackConfig:
     # the given share of answers of each kind, e.g. {"script": 0.2}.
     translate: bool = False
     corrupt: dict[str, float] = field(default_factory=dict)
+    # llama-cpp-python's server: json_schema is refused with a 500, json_object + schema honoured.
+    reject_json_schema: bool = False
+    # Share of replies with repairable defects, and of replies that no repair can save.
+    sloppy: float = 0.0
+    break_schema: float = 0.0
+    # Down from `start` to `start + duration` seconds after the first request: connections are
+    # dropped unanswered, or answered with `outage_status` (502/503/504) when that is set.
+    outage: tuple[float, float] | None = None
+    outage_status: int | None = None
+    html: bool = False  # a web page rather than an API
+    fail_all: int | None = None  # answer every request with this HTTP status
+    api_key: str | None = None  # require "Authorization: Bearer <key>"
 
 
 @dataclass
@@ -56,6 +73,8 @@ class LoopbackStats:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    probes: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -98,7 +117,26 @@ class LoopbackServer(BackgroundHTTPServer):
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
         self.translator = TranslationDouble(self.config.corrupt) if self.config.translate else None
+        self._first_request: float | None = None
         super().__init__(_handler_for(self))
+
+    def down(self) -> bool:
+        """Whether this moment falls in the configured outage window."""
+        with self._lock:
+            now = time.monotonic()
+            if self._first_request is None:
+                self._first_request = now
+            elapsed = now - self._first_request
+        window = self.config.outage
+        return window is not None and window[0] <= elapsed < window[0] + window[1]
+
+    def refuse(self, why: str) -> None:
+        with self._lock:
+            self.stats.refused[why] = self.stats.refused.get(why, 0) + 1
+
+    def draw(self, share: float, digest: str, salt: str) -> bool:
+        # Decided by the request's own bytes, so a repeated request meets the same fate.
+        return share > 0 and int(hashlib.sha256((salt + digest).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
     @property
     def base_url(self) -> str:
@@ -158,6 +196,8 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             except (ValueError, KeyError, TypeError):
                 self._unexpected("malformed request body")
                 return
+            if self._refused(body):
+                return
             fault = server.draw_fault()
             if server.config.latency:
                 time.sleep(server.config.latency)
@@ -171,17 +211,67 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 status = int(fault)
                 self._send(status, {"error": {"message": f"loopback fault {status}", "type": "loopback"}})
                 return
+            if body.get("max_tokens") == 1:
+                with server._lock:
+                    server.stats.probes += 1
+                self._answer(model, "OK", messages, "probe")
+                return
             schema = _schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
             reply = _translation(server, body, messages, random.Random(digest))
             if reply is None:
                 reply = _instance(schema, random.Random(digest))
             content = json.dumps(reply, ensure_ascii=False)
+            if server.draw(server.config.break_schema, digest, "break"):
+                content = "[]" if int(digest[0], 16) % 2 else "I would rather just talk, without any format."
+            elif server.draw(server.config.sloppy, digest, "sloppy"):
+                content = _sloppy(reply, schema, random.Random(digest))
             if fault == "malformed":
                 server.record(fault)
                 content = content[: max(1, len(content) // 2)]
             else:
                 server.record("completion", body)
+            self._answer(model, content, messages, digest)
+
+        def _refused(self, body: dict[str, Any]) -> bool:
+            """Answers of a server that is down, not an API, failing, keyed, or strict about formats."""
+            config = server.config
+            if server.down():
+                server.refuse("outage")
+                if config.outage_status is None:
+                    self.close_connection = True  # dropped unanswered, as by a crashed server
+                else:
+                    self._send(config.outage_status, {"error": {"message": "upstream unavailable"}})
+                return True
+            if config.api_key is not None and self.headers.get("Authorization") != f"Bearer {config.api_key}":
+                server.refuse("401")
+                self._send(401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}})
+                return True
+            if config.html:
+                server.refuse("html")
+                page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return True
+            if config.fail_all is not None:
+                server.refuse(str(config.fail_all))
+                self._send(config.fail_all, {"error": {"message": f"loopback answers {config.fail_all}"}})
+                return True
+            if config.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+                server.refuse("json_schema")
+                # What llama-cpp-python's server answers (its request model allows text and json_object).
+                message = (
+                    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+                )
+                self._send(500, {"error": {"message": message, "type": "internal_server_error"}})
+                return True
+            return False
+
+        def _answer(self, model: str, content: str, messages: list[dict[str, Any]], digest: str) -> None:
             prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
             self._send(
                 200,
@@ -231,6 +321,9 @@ def _schema_of(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str
     if response_format.get("type") == "json_schema":
         schema: dict[str, Any] = response_format["json_schema"]["schema"]
         return schema
+    if response_format.get("type") == "json_object" and "schema" in response_format:
+        attached: dict[str, Any] = response_format["schema"]
+        return attached
     for message in reversed(messages):
         found = SCHEMA_BLOCK.search(str(message.get("content", "")))
         if found:
@@ -270,6 +363,22 @@ def _instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] |
     words = ["I", "hear", "that", "this", "has", "been", "hard", "for", "you", "lately", "and", "it", "matters"]
     text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
     return text[:1].upper() + text[1:] + "."
+
+
+def _sloppy(reply: Any, schema: dict[str, Any], rng: random.Random) -> str:
+    """The reply as a careless model writes it: integers past their bounds, enum values in
+    capitals, and the JSON in a code fence or in prose. Each defect has one sensible repair."""
+    if isinstance(reply, dict):
+        defs = schema.get("$defs", {})
+        for name, sub in schema.get("properties", {}).items():
+            if "$ref" in sub:
+                sub = defs[sub["$ref"].split("/")[-1]]
+            if sub.get("type") == "integer" and "maximum" in sub and name in reply:
+                reply[name] = int(sub["maximum"]) + 5
+            elif "enum" in sub and isinstance(reply.get(name), str):
+                reply[name] = reply[name].upper()
+    text = json.dumps(reply, ensure_ascii=False)
+    return f"```json\n{text}\n```" if rng.random() < 0.5 else f"Sure! Here is my answer: {text} Hope it helps."
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from counselsynth.augment.localize import localize
 from counselsynth.augment.translate import CaseTranslator
 from counselsynth.corpus import DIALOGUES, MANIFEST, read_manifest
 from counselsynth.engines.llm import LLMEngine
-from counselsynth.errors import DataFileError, EngineError, InputError
+from counselsynth.errors import CounselsynthError, DataFileError, InputError
 from counselsynth.models import Case, Persona, RunManifest, RunStatus
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
@@ -31,8 +31,9 @@ from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_i
 AGENTS = ("translator", "back_translator")
 
 
-class WrongLanguageError(EngineError):
-    """The model answers in another language than the one asked for, turn after turn."""
+class WrongLanguageError(CounselsynthError):
+    """The model answers in another language than the one asked for, turn after turn. It stops
+    the whole run (unlike an EngineError, which fails one case): every case would fail alike."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class SourceCase:
 
 
 class Augmentation(CaseRun[SourceCase]):
+    engine: LLMEngine
+
     def __init__(self, settings: AugmentSettings, engine: LLMEngine, prompts: PromptLibrary) -> None:
         self.settings = settings
         self.engine = engine

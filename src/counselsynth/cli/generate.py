@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors
-from counselsynth.cli.progress import print_usage, run_with_progress
+from counselsynth.cli.app import FrameworkDirs, MaxFailures, OutageTimeout, app, err, out, reports_errors
+from counselsynth.cli.progress import finish, print_usage, run_with_progress
 from counselsynth.errors import InputError
+from counselsynth.failures import parse_max_failures
 from counselsynth.frameworks import load_catalog
 from counselsynth.models import RunManifest
 from counselsynth.personas import load_personas
@@ -52,6 +53,8 @@ def generate(
     timeout: Annotated[float | None, Opt(help="Seconds per LLM call. [default: 60]")] = None,
     rpm: Annotated[int | None, Opt(help="Requests per minute allowed per model.")] = None,
     tpm: Annotated[int | None, Opt(help="Tokens per minute allowed per model.")] = None,
+    max_failures: MaxFailures = None,
+    outage_timeout: OutageTimeout = None,
     config: Annotated[Path | None, Opt("--config", help="Run-config YAML with the same settings.")] = None,
     resume: Annotated[bool, Opt(help="Continue an interrupted run (the same command without it does too).")] = False,
     shard: Annotated[str | None, Opt(help="i/n: generate only this machine's share of the personas.")] = None,
@@ -81,7 +84,10 @@ def generate(
         timeout=timeout,
         rpm=rpm,
         tpm=tpm,
+        max_failures=max_failures,
+        outage_timeout=outage_timeout,
     )
+    budget = parse_max_failures(None if run_config.max_failures is None else str(run_config.max_failures))
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
@@ -104,10 +110,12 @@ def generate(
     if preflight is not None:
         preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
+    generation.failure_budget = budget
     result = run_with_progress("generating", generation)
     _print_summary(result.manifest, out_dir)
     if loaded.problems:
         err.print(f"{len(loaded.problems)} invalid persona record(s) skipped", markup=False)
+    finish(result)
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:

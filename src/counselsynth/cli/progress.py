@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from counselsynth.cli.app import err, out
+from counselsynth.failures import FAILURES
 from counselsynth.models import RunManifest, Usage
 from counselsynth.runloop import CaseRun, RunResult, Totals
 
@@ -36,7 +38,11 @@ def run_with_progress(label: str, run: CaseRun[Any]) -> RunResult:
                 usage=f"{total.calls} calls, {total.prompt_tokens + total.completion_tokens} tokens{cost}",
             )
 
+        def failed(case_id: str) -> None:
+            progress.update(task, advance=1)
+
         run.on_case = advance
+        run.on_failure = failed
         result = asyncio.run(run.run())
     if result.resumed:
         err.print(f"resumed: {result.resumed} cases were already finished and were kept", markup=False)
@@ -58,3 +64,18 @@ def print_usage(manifest: RunManifest) -> None:
         f"prefix share {eff.get('mean_prefix_share', 0):.2f}",
         highlight=False,
     )
+
+
+def finish(result: RunResult) -> None:
+    """The line on cases finished and failed; exit code 3 when any case failed."""
+    counts = result.manifest.counts
+    if not result.failed:
+        return
+    out.print(
+        f"{counts.get('cases', 0)} of {counts.get('planned', 0)} cases; {result.failed} failed (see {FAILURES})",
+        highlight=False,
+    )
+    for cause, count in result.manifest.failures.items():
+        out.print(f"  {count} × {cause}", highlight=False)
+    out.print("run the same command again to retry the failed cases", highlight=False)
+    raise typer.Exit(3)

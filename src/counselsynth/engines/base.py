@@ -33,6 +33,9 @@ class Request(Generic[T]):
     # Calls the case still expects to make, this one included: an engine that queues requests
     # serves the case with the most work left first (see engines/slots.py).
     priority: float = 0.0
+    # Where in the case the call belongs, for the failure record when the case cannot be finished.
+    session: int | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
