@@ -52,6 +52,7 @@ class LoopbackConfig:
     corrupt: dict[str, float] = field(default_factory=dict)
     # llama-cpp-python's server: json_schema is refused with a 500, json_object + schema honoured.
     reject_json_schema: bool = False
+    reject_formats: bool = False  # a server that knows no response_format at all (HTTP 400)
     # Share of replies with repairable defects, and of replies that no repair can save.
     sloppy: float = 0.0
     break_schema: float = 0.0
@@ -198,6 +199,11 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return
             if self._refused(body):
                 return
+            if body.get("max_tokens") == 1:  # a probe: random faults are for the real requests
+                with server._lock:
+                    server.stats.probes += 1
+                self._answer(model, "OK", messages, "probe")
+                return
             fault = server.draw_fault()
             if server.config.latency:
                 time.sleep(server.config.latency)
@@ -210,11 +216,6 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 server.record(fault)
                 status = int(fault)
                 self._send(status, {"error": {"message": f"loopback fault {status}", "type": "loopback"}})
-                return
-            if body.get("max_tokens") == 1:
-                with server._lock:
-                    server.stats.probes += 1
-                self._answer(model, "OK", messages, "probe")
                 return
             schema = _schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
@@ -260,7 +261,12 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 server.refuse(str(config.fail_all))
                 self._send(config.fail_all, {"error": {"message": f"loopback answers {config.fail_all}"}})
                 return True
-            if config.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
+            kind = (body.get("response_format") or {}).get("type")
+            if config.reject_formats and kind is not None:
+                server.refuse(kind)
+                self._send(400, {"error": {"message": "Unrecognized request argument supplied: response_format"}})
+                return True
+            if config.reject_json_schema and kind == "json_schema":
                 server.refuse("json_schema")
                 # What llama-cpp-python's server answers (its request model allows text and json_object).
                 message = (

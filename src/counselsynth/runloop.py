@@ -261,6 +261,7 @@ class CaseRun(ABC, Generic[Item]):
         finally:
             elapsed = time.perf_counter() - started
             fields = totals.manifest_fields(elapsed, new_cases, self.cache_hits())
+            fields["counts"].setdefault("cases", 0)
             fields["counts"]["failed"] = len(failures.records)
             fields["counts"]["planned"] = len(self.items)
             manifest = self.manifest(status, **fields, **self._engine_report(earlier), failures=failures.causes())

@@ -137,13 +137,14 @@ def _fmt(value: float | None, percent: bool = False) -> str:
 
 
 def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
-    counts = manifest.counts
+    counts = {key: manifest.counts.get(key, 0) for key in ("cases", "sessions", "turns", "revisions")}
+    passed = manifest.counts.get("sessions_passed", 0)
     label = "offline engine (not an LLM)" if manifest.offline else manifest.engine
     out.print(
         f"{counts['cases']} cases, {counts['sessions']} sessions, {counts['turns']} turns with {label}; "
-        f"{counts['sessions_passed']}/{counts['sessions']} sessions passed the critic after "
-        f"{counts['revisions']} revisions; {counts['safety_sessions']} sessions with the safety protocol; "
-        f"{manifest.timings['cases_per_second']} cases/s",
+        f"{passed}/{counts['sessions']} sessions passed the critic after "
+        f"{counts['revisions']} revisions; {manifest.counts.get('safety_sessions', 0)} sessions with the "
+        f"safety protocol; {manifest.timings['cases_per_second']} cases/s",
         highlight=False,
     )
     table = Table(

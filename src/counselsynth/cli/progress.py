@@ -55,8 +55,19 @@ def print_usage(manifest: RunManifest) -> None:
         return
     cost = "unknown" if total.cost_usd is None else f"${total.cost_usd:.4f}"
     eff = manifest.efficiency
+    resilience = manifest.resilience
+    if resilience.get("outage_pauses"):
+        out.print(
+            f"the endpoint was down {resilience['outage_pauses']:.0f} time(s), "
+            f"{resilience.get('outage_seconds', 0):.0f} s in all; the run waited and went on",
+            highlight=False,
+        )
+    if manifest.structured:
+        modes = "; ".join(f"{endpoint}: {mode}" for endpoint, mode in manifest.structured.items())
+        out.print(f"structured output: {modes}", highlight=False)
     out.print(
-        f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} repaired, "
+        f"usage: {total.calls} calls ({total.retries} retried, {total.repairs} re-asked, "
+        f"{total.fixed} replies repaired in place, "
         f"{manifest.counts.get('cache_hits', 0)} from cache), {total.prompt_tokens} prompt + "
         f"{total.completion_tokens} completion tokens, cost {cost}; "
         f"{eff.get('calls_per_session', 0)} calls per session, "
