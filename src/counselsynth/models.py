@@ -496,5 +496,7 @@ class RunManifest(Strict):
         default_factory=dict, description="the structured-output mode each model and endpoint ended on"
     )
     resilience: dict[str, float] = Field(
-        default_factory=dict, description="retries, re-asks, repairs and outage pauses over every run of this folder"
+        default_factory=dict,
+        description="engine counters over every run of this folder, failed cases included: calls, tokens, "
+        "retries, re-asks, replies repaired in place, structured-output fallbacks, outage pauses and seconds",
     )

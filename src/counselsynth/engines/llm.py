@@ -134,10 +134,12 @@ class LLMEngine:
         return requested.split("-")[0]
 
     def resilience(self) -> dict[str, float]:
-        """Retries, re-asks, local repairs and outage pauses of this process, for the manifest."""
+        """Calls, tokens, retries, re-asks, local repairs and outage pauses of this process (failed
+        cases included, unlike the cases' usage), for the manifest."""
         gates = self._gates.values()
+        named = ("calls", "prompt_tokens", "completion_tokens", "retries", "reasks", "fixed_replies")
         return {
-            **{name: float(self.counts[name]) for name in ("retries", "reasks", "fixed_replies")},
+            **{name: float(self.counts[name]) for name in named},
             "structured_fallbacks": float(self.negotiation.fallbacks),
             "outage_pauses": float(sum(g.pauses for g in gates)),
             "outage_seconds": round(sum(g.paused_seconds for g in gates), 3),
@@ -329,10 +331,14 @@ class LLMEngine:
                 continue
             gate.succeeded()
             break
-        usage.calls += 1
         reported = getattr(response, "usage", None)
-        usage.prompt_tokens += int(getattr(reported, "prompt_tokens", 0) or 0)
-        usage.completion_tokens += int(getattr(reported, "completion_tokens", 0) or 0)
+        spent = Usage(
+            calls=1,
+            prompt_tokens=int(getattr(reported, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(reported, "completion_tokens", 0) or 0),
+        )
+        usage.add(spent)
+        self.counts.update(spent.model_dump(include={"calls", "prompt_tokens", "completion_tokens"}))
         cost = None if settings.model in self._unpriced else _cost(response)
         if cost is None:
             self._unpriced.add(settings.model)

@@ -58,24 +58,40 @@ def parse_reply(content: str, schema: type[T], json_schema: dict[str, Any]) -> P
 
 def _extract(text: str) -> tuple[Any, str | None]:
     """The JSON object in `text`: the text itself, a fenced block, or the first object in prose."""
+    data, how = _loads(text)
+    if how is not None:
+        return data, None if how == "json" else how
+    for block in _FENCED.findall(text):
+        data, how = _loads(block.strip())
+        if how is not None:
+            return data, "json in a code fence" + ("" if how == "json" else f"; {how}")
+    for strict in (True, False):
+        # Small models write line breaks inside strings; JSON forbids raw control characters there,
+        # and reading them as the line breaks they are is the only sensible reading.
+        decoder = json.JSONDecoder(strict=strict)
+        for start in (i for i, char in enumerate(text) if char == "{"):
+            try:
+                value, _ = decoder.raw_decode(text, start)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value, "json inside prose" + ("" if strict else f"; {_CONTROL}")
+    return None, None
+
+
+_CONTROL = "raw line breaks inside a string"
+
+
+def _loads(text: str) -> tuple[Any, str | None]:
+    """(value, "json") for strict JSON, (value, what was tolerated) for lenient JSON, else (None, None)."""
     try:
-        return json.loads(text), None
+        return json.loads(text), "json"
     except ValueError:
         pass
-    for block in _FENCED.findall(text):
-        try:
-            return json.loads(block.strip()), "json in a code fence"
-        except ValueError:
-            continue
-    decoder = json.JSONDecoder()
-    for start in (i for i, char in enumerate(text) if char == "{"):
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value, "json inside prose"
-    return None, None
+    try:
+        return json.loads(text, strict=False), _CONTROL
+    except ValueError:
+        return None, None
 
 
 def _fix(data: Any, problem: Any, schema: dict[str, Any]) -> str | None:
