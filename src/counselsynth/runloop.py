@@ -220,7 +220,8 @@ class CaseRun(ABC, Generic[Item]):
         failures = FailureLog(out)
         failures.keep_only({self.case_id(item) for item in pending})
         failed_now: Counter[str] = Counter()
-        write_manifest(out, self.manifest("running"))
+        # The counters of earlier runs stay on disk while this one runs, so a kill -9 keeps them.
+        write_manifest(out, self.manifest("running", resilience=earlier))
         started = time.perf_counter()
         new_cases = 0
         status: RunStatus = "interrupted"
