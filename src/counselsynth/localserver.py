@@ -52,6 +52,8 @@ class LlamaServer:
 
     One thread: on a shared two-core machine, llama.cpp's spinning worker threads slow each
     other down badly (measured here: 17 tokens in 19 s with two threads, 43 in 1 s with one).
+    No `--cache`: its RAM cache keeps every prompt's state past its size limit (here the server
+    grew by about 300 MB per request, and was killed for lack of memory at 22 GB).
     """
 
     def __init__(
@@ -60,7 +62,6 @@ class LlamaServer:
         *,
         n_ctx: int = 8192,
         threads: int = 1,
-        cache_bytes: int = 2 << 30,
         log: Path | None = None,
     ) -> None:
         found = model or shipped_model()
@@ -89,13 +90,6 @@ class LlamaServer:
             str(threads),
             "--verbose",
             "False",
-            # Keep the KV state of earlier prompts: every agent's prompt extends its previous one
-            # within a session, so most of each prompt is restored instead of evaluated again
-            # (measured here: a 1,000-token prompt 44 s cold, 2-5 s as an extension).
-            "--cache",
-            "True",
-            "--cache_size",
-            str(cache_bytes),
         ]
         self.log = log
         self._process: subprocess.Popen[bytes] | None = None
