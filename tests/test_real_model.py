@@ -38,7 +38,7 @@ def test_two_cases_through_a_real_model_without_a_key(
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     personas = write_personas(
         tmp_path / "personas.yaml",
-        [persona_record(id="real-mi", framework="mi"), persona_record(id="real-cbt", framework="cbt")],
+        [persona_record(id="real-cbt", framework="cbt"), persona_record(id="real-pct", framework="pct")],
     )
     config = tmp_path / "run.yaml"
     settings = {"sessions": 1, "max_revisions": 0, "concurrency": 2, "timeout": 300, "max_tokens": 384}
