@@ -117,10 +117,18 @@ def _context(persona: Persona, framework: str = "mi", max_revisions: int = 2) ->
     )
 
 
-def _turns(codes: list[str], disclose: bool = False) -> list[Turn]:
+# What a counselor turn says when its code is a safety step that the text check reads.
+SAFETY_TEXT = {
+    "risk_assessment": "Are you having thoughts of suicide?",
+    "crisis_resources": "In the US you can call or text 988 at any hour.",
+}
+
+
+def _turns(codes: list[str], disclose: bool = False, say: dict[str, str] | None = None) -> list[Turn]:
     turns = []
     for index, code in enumerate(codes):
-        turns.append(Turn(speaker="counselor", text="...", annotations=TurnAnnotations(code=code, miti="CR")))
+        text = (say or {}).get(code, "...")
+        turns.append(Turn(speaker="counselor", text=text, annotations=TurnAnnotations(code=code, miti="CR")))
         events = ["suicidal_ideation"] if disclose and index == 0 else []
         turns.append(
             Turn(
@@ -155,7 +163,10 @@ def test_critic_fails_an_at_risk_session_that_misses_the_protocol() -> None:
     assert verdict.safety_required
     assert verdict.safety_missing == ["risk_assessment", "safety_planning", "crisis_resources"]
     assert "safety protocol incomplete" in verdict.reasons[0]
-    with_protocol = _critique(ctx, _turns([*good, "risk_assessment", "safety_planning", "crisis_resources"]))
+    protocol = [*good, "risk_assessment", "safety_planning", "crisis_resources"]
+    labels_only = _critique(ctx, _turns(protocol))
+    assert labels_only.safety_missing == ["risk_assessment", "crisis_resources"] and not labels_only.passed
+    with_protocol = _critique(ctx, _turns(protocol, say=SAFETY_TEXT))
     assert with_protocol.safety_missing == []
 
 

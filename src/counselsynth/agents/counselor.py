@@ -27,7 +27,10 @@ class CounselorReply(BaseModel):
 def choose_code(ctx: CaseContext, state: CaseState) -> StrategyCode:
     turns = state.get("turns", [])
     done = counselor_turns(state)
-    pending = missing_steps(ctx, turns, state["session_index"])
+    # A step whose turn failed the text check is tried again, but only after the steps not yet
+    # tried, so one the model keeps fumbling does not crowd out the rest of the protocol.
+    tried = {t.annotations.code for t in turns if t.speaker == "counselor"}
+    pending = sorted(missing_steps(ctx, turns, state["session_index"]), key=lambda step: step in tried)
     remaining = planned_exchanges(state) - done
     if pending and (disclosed(turns) or done >= SAFETY_START_TURN or remaining <= len(pending)):
         return ctx.framework.code(pending[0])

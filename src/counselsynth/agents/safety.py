@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from counselsynth.graph.context import CaseContext
 from counselsynth.models import Turn
+from counselsynth.safety_text import performs_step
 
 
 def disclosed(turns: Sequence[Turn]) -> bool:
@@ -22,6 +23,19 @@ def required_steps(ctx: CaseContext, turns: Sequence[Turn], session_index: int) 
     return []
 
 
+def performed_steps(ctx: CaseContext, turns: Sequence[Turn]) -> set[str]:
+    """Safety steps whose turns say what their label claims; a step that the text cannot
+    check (safety planning, or a language without risk patterns) counts on its label, and the
+    critic judges it."""
+    resources = ctx.safety.resources_for(ctx.language)
+    return {
+        code
+        for t in turns
+        if t.speaker == "counselor" and (code := t.annotations.code) is not None
+        if performs_step(code, t.text, ctx.language, resources) is not False
+    }
+
+
 def missing_steps(ctx: CaseContext, turns: Sequence[Turn], session_index: int) -> list[str]:
-    done = {t.annotations.code for t in turns if t.speaker == "counselor"}
+    done = performed_steps(ctx, turns)
     return [step for step in required_steps(ctx, turns, session_index) if step not in done]

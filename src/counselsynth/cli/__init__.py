@@ -4,6 +4,7 @@ Each command lives in its own module and registers itself on the app when import
 """
 
 from counselsynth.cli import augment as augment_command
+from counselsynth.cli import coder as coder_commands
 from counselsynth.cli import export as export_command
 from counselsynth.cli import fidelity as fidelity_commands
 from counselsynth.cli import frameworks, generate, merge, personas
@@ -12,6 +13,7 @@ from counselsynth.cli.app import app, main
 __all__ = [
     "app",
     "augment_command",
+    "coder_commands",
     "export_command",
     "fidelity_commands",
     "frameworks",

@@ -131,7 +131,7 @@ def scan_corpus(
 def build_profile(corpus_dir: Path, *, name: str, description: str = "", **options: Any) -> Profile:
     """The profile of a corpus, with the citation of the real corpus it was imported from, if any."""
     scan = scan_corpus(corpus_dir, name=name, description=description, **options)
-    return scan.profile.model_copy(update={"reference": _citation(scan.sources), "inputs": _inputs(corpus_dir)})
+    return scan.profile.model_copy(update={"reference": corpus_citation(scan.sources), "inputs": _inputs(corpus_dir)})
 
 
 def _profile(builder: Tally, name: str, description: str) -> Profile:
@@ -193,7 +193,7 @@ def _triple(counts: list[int] | None) -> tuple[int, int, int]:
     return (counts[0], counts[1], counts[2]) if counts else (0, 0, 0)
 
 
-def _citation(found: Counter[str]) -> Citation | None:
+def corpus_citation(found: Counter[str]) -> Citation | None:
     """The citation of the real corpus that every case was imported from, if there is one."""
     if len(found) != 1 or next(iter(found)) not in sources():
         return None
