@@ -250,12 +250,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return True
             if config.html:
                 server.refuse("html")
-                page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
+                self._send(200, b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "text/html")
                 return True
             if config.fail_all is not None:
                 server.refuse(str(config.fail_all))
@@ -302,10 +297,10 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 server.stats.unexpected.append(f"{self.command} {self.path} {why}".strip())
             self._send(404, {"error": {"message": "unexpected request to the loopback server"}})
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode("utf-8")
+        def _send(self, status: int, payload: dict[str, Any] | bytes, kind: str = "application/json") -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
