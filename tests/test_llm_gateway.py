@@ -270,7 +270,9 @@ def test_api_keys_never_appear_in_records_manifests_or_errors(tmp_path: Path, pe
             "--config",
             str(_config(tmp_path, max_attempts=2, backoff_initial=0.01)),
         )
-    assert code == 1 and "failed after 2 attempts" in text
+    # Every case fails (the probe is answered, completions are not), and the run stops at the budget.
+    assert code == 3 and "answered HTTP 500" in text and "Traceback" not in text
+    assert "failed after up to 2 attempts" in (tmp_path / "failing" / "failures.jsonl").read_text()
     with LoopbackServer() as server:
         code, _ = _cli(
             "generate",

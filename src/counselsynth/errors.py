@@ -12,9 +12,11 @@ one line and an exit code; library users can catch the branch they care about::
     │   ├── RunLockedError            another process holds the run folder
     │   └── DamagedFileError          a run's SQLite database (cache, checkpoints) is unreadable
     ├── PromptError                   a template is missing or uses an undefined variable
-    ├── EngineError                   an engine could not produce a valid reply
-    │   ├── ReplyValidationError      the reply never matched its schema
-    │   └── WrongLanguageError        the model answers in another language, turn after turn
+    ├── EngineError                   an engine could not produce a valid reply (fails its case)
+    │   └── ReplyValidationError      the reply never matched its schema
+    ├── WrongLanguageError            the model answers in another language, turn after turn
+    ├── EndpointDownError             the model endpoint stayed away past --outage-timeout
+    ├── TooManyFailuresError          exit 3: --max-failures cases failed; the run stopped early
     └── PublishError                  the hub refused or failed an upload
 """
 
@@ -86,11 +88,29 @@ class PromptError(CounselsynthError):
 
 
 class EngineError(CounselsynthError):
-    """An engine failed to produce a reply. Carries what is known about the attempts."""
+    """An engine failed to produce a reply. Carries what is known about the attempts.
 
-    def __init__(self, message: str, *, attempts: int = 1, last_reply: str | None = None) -> None:
+    `cause` is the short, countable reason ("the critic reply from 'm' broke its schema"), so
+    a run can name the dominant one; agent, session and turn say where in the case it happened.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int = 1,
+        last_reply: str | None = None,
+        cause: str | None = None,
+        agent: str | None = None,
+        session: int | None = None,
+        turn: int | None = None,
+    ) -> None:
         self.attempts = attempts
         self.last_reply = last_reply
+        self.cause = cause or message
+        self.agent = agent
+        self.session = session
+        self.turn = turn
         super().__init__(message)
 
 
@@ -98,8 +118,9 @@ class ReplyValidationError(EngineError):
     """The engine's reply did not match the requested schema, even after repair attempts."""
 
 
-class WrongLanguageError(EngineError):
-    """The model answers in another language than the one asked for, turn after turn."""
+class WrongLanguageError(CounselsynthError):
+    """The model answers in another language than the one asked for, turn after turn. It stops
+    the whole run (unlike an EngineError, which fails one case): every case would fail alike."""
 
 
 class RunNotFinishedError(InputError):
@@ -116,6 +137,19 @@ class RunLockedError(InputError):
         super().__init__(
             f"{folder} is in use by another counselsynth process ({who}); wait for it to finish or stop it"
         )
+
+
+class EndpointDownError(CounselsynthError):
+    """Every request failed with connection errors or 502/503/504 for longer than the outage timeout.
+
+    The run stops as `interrupted`; the same command resumes it once the endpoint is back.
+    """
+
+
+class TooManyFailuresError(CounselsynthError):
+    """So many cases failed that the model plainly cannot do the job; the run stopped early."""
+
+    exit_code = 3
 
 
 class PublishError(CounselsynthError):

@@ -136,8 +136,12 @@ class Usage(Strict):
     cost_usd: float | None = None
     retries: int = Field(default=0, description="transient failures retried")
     repairs: int = Field(default=0, description="invalid replies re-asked")
+    first_try: int = Field(default=0, description="replies valid as the model first wrote them")
+    fixed: int = Field(default=0, description="replies accepted after an unambiguous repair (see Provenance.repairs)")
 
     def add(self, other: Usage) -> None:
+        self.first_try += other.first_try
+        self.fixed += other.fixed
         self.calls += other.calls
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
@@ -162,6 +166,9 @@ class Provenance(Strict):
     )
     cached: bool = False
     raw: str
+    repairs: list[str] = Field(
+        default_factory=list, description="what was repaired in `raw` before it was accepted, e.g. a clamped integer"
+    )
 
 
 # The code (counselor) or talk type (client) of a turn that its source did not label: real
@@ -346,3 +353,14 @@ class RunManifest(Strict):
     warnings: list[str] = Field(default_factory=list)
     source_run: dict[str, str] | None = Field(default=None, description="augmented runs: the run they came from")
     gates: dict[str, GateTally] = Field(default_factory=dict)
+    failures: dict[str, int] = Field(
+        default_factory=dict, description="cases that could not be finished, by cause (see failures.jsonl)"
+    )
+    structured: dict[str, str] = Field(
+        default_factory=dict, description="the structured-output mode each model and endpoint ended on"
+    )
+    resilience: dict[str, float] = Field(
+        default_factory=dict,
+        description="engine counters over every run of this folder, failed cases included: calls, tokens, "
+        "retries, re-asks, replies repaired in place, structured-output fallbacks, outage pauses and seconds",
+    )

@@ -49,6 +49,9 @@ class RunConfig(Strict):
     max_attempts: int | None = Field(default=None, ge=1, le=20)
     max_repairs: int | None = Field(default=None, ge=0, le=5)
     backoff_initial: float | None = Field(default=None, gt=0)
+    max_tokens: int | None = Field(default=None, gt=0)
+    outage_timeout: float | None = Field(default=None, gt=0)
+    max_failures: str | int | float | None = None
     router: list[dict[str, Any]] | None = None
     cache: Path | None = None
 
@@ -87,6 +90,7 @@ def build_engine(config: RunConfig, out_dir: Path) -> Engine:
         "rpm": config.rpm,
         "tpm": config.tpm,
         "structured": config.structured,
+        "max_tokens": config.max_tokens,
     }
     base = {k: v for k, v in base.items() if v is not None}
     # With a router alone, agents address the router's model name.
@@ -97,7 +101,7 @@ def build_engine(config: RunConfig, out_dir: Path) -> Engine:
         "agents": {a: default.model_copy(update={"model": m}) for a, m in agent_models.items() if m},
         "router": config.router,
     }
-    for knob in ("max_attempts", "max_repairs", "backoff_initial"):
+    for knob in ("max_attempts", "max_repairs", "backoff_initial", "outage_timeout"):
         if getattr(config, knob) is not None:
             gateway[knob] = getattr(config, knob)
     cache = ResponseCache(config.cache or out_dir / CACHE)

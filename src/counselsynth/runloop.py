@@ -3,7 +3,8 @@
 `CaseRun` is one command that turns planned items into cases (`generate`, `augment`): it
 checks an existing folder (resume, or refuse a different run), keeps cases in flight on one
 asyncio loop, appends each case as it finishes, puts the file in planned order at the end and
-writes the manifest as `running`, then `complete` or `interrupted`.
+writes the manifest as `running`, then `complete`, `interrupted` or `failed`. A case whose
+engine call fails for good goes to failures.jsonl and the others go on (see failures.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from counselsynth.corpus import (
     trim_torn_line,
     write_manifest,
 )
-from counselsynth.errors import InputError, OutputExistsError
+from counselsynth.engines.base import Engine
+from counselsynth.errors import EngineError, InputError, OutputExistsError, TooManyFailuresError
+from counselsynth.failures import FailureBudget, FailureLog, failure_of
 from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Usage
 from counselsynth.runlock import run_lock
 
@@ -168,6 +171,7 @@ class RunResult:
     cases: int = 0
     resumed: int = 0
     skipped: list[str] = field(default_factory=list)
+    failed: int = 0
 
 
 class CaseRun(ABC, Generic[Item]):
@@ -179,6 +183,10 @@ class CaseRun(ABC, Generic[Item]):
     on_case: Callable[[str, Totals], None]
     run_id: str
     _claim: tuple[set[str], Totals] | None = None
+    engine: Engine
+    failure_budget = FailureBudget()
+    # Called with the case id when a case fails, so a progress display can count it.
+    on_failure: Callable[[str], None] = staticmethod(lambda case_id: None)
 
     @abstractmethod
     def case_id(self, item: Item) -> str: ...
@@ -229,12 +237,19 @@ class CaseRun(ABC, Generic[Item]):
 
     async def _run_claimed(self, done: set[str], totals: Totals) -> RunResult:
         pending = [item for item in self.items if self.case_id(item) not in done]
+        earlier = self._earlier_resilience()
+        failures = FailureLog(self.out_dir)
+        failures.keep_only({self.case_id(item) for item in pending})
         with space_reserved(self.out_dir):
-            write_manifest(self.out_dir, self.manifest("running"))
-            return await self._produce_all(pending, totals, len(done))
+            # The counters of earlier runs stay on disk while this one runs, so a kill -9 keeps them.
+            write_manifest(self.out_dir, self.manifest("running", resilience=earlier))
+            return await self._produce_all(pending, totals, len(done), failures, earlier)
 
-    async def _produce_all(self, pending: list[Item], totals: Totals, resumed: int) -> RunResult:
+    async def _produce_all(
+        self, pending: list[Item], totals: Totals, resumed: int, failures: FailureLog, earlier: dict[str, float]
+    ) -> RunResult:
         out = self.out_dir
+        failed_now: Counter[str] = Counter()
         started = time.perf_counter()
         new_cases = 0
         status: RunStatus = "interrupted"
@@ -245,12 +260,21 @@ class CaseRun(ABC, Generic[Item]):
 
                     async def one(item: Item) -> None:
                         nonlocal new_cases
-                        async with gate:
-                            line, tally = await self.produce(item)
+                        case_id = self.case_id(item)
+                        try:
+                            async with gate:
+                                line, tally = await self.produce(item)
+                        except EngineError as exc:
+                            failures.add(failure_of(case_id, exc))
+                            failed_now[exc.cause] += 1
+                            self.on_failure(case_id)
+                            self.failure_budget.check(failed_now, len(pending))
+                            return
                         writer.write(line)
+                        failures.resolve(case_id)
                         totals.merge(tally)
                         new_cases += 1
-                        self.on_case(self.case_id(item), tally)
+                        self.on_case(case_id, tally)
 
                     tasks = [asyncio.ensure_future(one(item)) for item in pending]
                     try:
@@ -260,12 +284,38 @@ class CaseRun(ABC, Generic[Item]):
                             task.cancel()
             sort_cases(out, {self.case_id(item): rank for rank, item in enumerate(self.items)})
             status = "complete"
+        except TooManyFailuresError:
+            status = "failed"
+            raise
         finally:
             elapsed = time.perf_counter() - started
-            manifest = self.manifest(status, **totals.manifest_fields(elapsed, new_cases, self.cache_hits()))
+            fields = totals.manifest_fields(elapsed, new_cases, self.cache_hits())
+            fields["counts"].setdefault("cases", 0)
+            fields["counts"]["failed"] = len(failures.records)
+            fields["counts"]["planned"] = len(self.items)
+            manifest = self.manifest(status, **fields, **self._engine_report(earlier), failures=failures.causes())
             (out / SPACE_RESERVE).unlink(missing_ok=True)  # on a full disk, room for this last write
             write_manifest(out, manifest)
-        return RunResult(manifest, new_cases, resumed, manifest.skipped)
+        return RunResult(manifest, new_cases, resumed, manifest.skipped, len(failures.records))
+
+    def _engine_report(self, earlier: dict[str, float]) -> dict[str, Any]:
+        """Retries, re-asks and outage pauses of this run added to those of the runs it resumes."""
+        if self.engine.offline:
+            return {}
+        now = self.engine.resilience()
+        keys = sorted(set(now) | set(earlier))
+        return {
+            "resilience": {k: round(earlier.get(k, 0.0) + now.get(k, 0.0), 3) for k in keys},
+            "structured": self.engine.structured_modes(),
+        }
+
+    def _earlier_resilience(self) -> dict[str, float]:
+        if not (self.out_dir / MANIFEST).exists():
+            return {}
+        try:
+            return dict(read_manifest(self.out_dir).resilience)
+        except InputError:
+            return {}  # _finished_cases reports the broken manifest
 
     def _finished_cases(self, totals: Totals) -> set[str]:
         """Check an existing run folder and return the case ids it already holds."""

@@ -83,6 +83,8 @@ def build_request(
         seed=ctx.seed_for(agent, state_key(state)),
         prefix_share=prefix_share(previous, text),
         priority=remaining_calls(state),
+        session=state.get("session_index"),
+        turn=len(state.get("turns", [])) + 1 if agent in ("counselor", "client") else None,
     )
 
 

@@ -53,6 +53,8 @@ class SourceCase:
 
 
 class Augmentation(CaseRun[SourceCase]):
+    engine: LLMEngine
+
     def __init__(self, settings: AugmentSettings, engine: LLMEngine, prompts: PromptLibrary) -> None:
         self.settings = settings
         self.engine = engine

@@ -256,6 +256,7 @@ class _Stream:
             reply_schema=schema,
             seed=f"{owner.seed}:{owner.case.case_id}:{self.session}:{self.agent}:{key}",
             prefix_share=prefix_share(self.previous, text),
+            session=self.session,
         )
         self.previous = text
         reply = await owner.engine.complete(request)

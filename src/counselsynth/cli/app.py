@@ -33,6 +33,17 @@ err = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
+MaxFailures = Annotated[
+    str | None,
+    typer.Option(
+        help="Stop early when more cases than this fail: a count (5) or a share (10%). [default: 10%, at least 3]"
+    ),
+]
+OutageTimeout = Annotated[
+    float | None,
+    typer.Option(help="Seconds to wait out an endpoint that is down before stopping (resumable). [default: 600]"),
+]
+
 FrameworkDirs = Annotated[
     list[Path] | None,
     typer.Option("--frameworks-dir", help="Extra folder of framework YAML files (repeatable)."),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from counselsynth.cli.app import app, out, reports_errors
+from counselsynth.cli.app import MaxFailures, OutageTimeout, app, out, reports_errors
 from counselsynth.errors import InputError
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ def augment(
     timeout: Annotated[float | None, Opt(help="Seconds per LLM call. [default: 60]")] = None,
     rpm: Annotated[int | None, Opt(help="Requests per minute allowed per model.")] = None,
     tpm: Annotated[int | None, Opt(help="Tokens per minute allowed per model.")] = None,
+    max_failures: MaxFailures = None,
+    outage_timeout: OutageTimeout = None,
     config: Annotated[Path | None, Opt("--config", help="Run-config YAML (model, api_base, limits, ...).")] = None,
     resume: Annotated[bool, Opt(help="Continue an interrupted augment run.")] = False,
     list_languages: Annotated[bool, Opt("--list-languages", help="List the target languages and exit.")] = False,
@@ -45,7 +47,8 @@ def augment(
     """Translate a run turn by turn into another language, keeping every annotation."""
     # Imported here so that `--help` and the other commands do not pay for the translation stack.
     from counselsynth.augment.run import Augmentation, AugmentSettings
-    from counselsynth.cli.progress import run_with_progress
+    from counselsynth.cli.progress import finish, run_with_progress
+    from counselsynth.failures import parse_max_failures
     from counselsynth.prompts import PromptLibrary
     from counselsynth.runconfig import load_run_config
 
@@ -68,6 +71,8 @@ def augment(
         timeout=timeout,
         rpm=rpm,
         tpm=tpm,
+        max_failures=max_failures,
+        outage_timeout=outage_timeout,
     )
     settings = AugmentSettings(
         source_dir=run_dir,
@@ -85,9 +90,13 @@ def augment(
             "pass --model (any litellm model string) or set model: in --config"
         )
     augmentation = Augmentation(settings, _engine(run_config, out_dir), PromptLibrary())
+    augmentation.failure_budget = parse_max_failures(
+        None if run_config.max_failures is None else str(run_config.max_failures)
+    )
     augmentation.engine.preflight()
     result = run_with_progress(f"translating to {to}", augmentation)
     _print_summary(result.manifest, out_dir)
+    finish(result)
 
 
 def _engine(run_config: RunConfig, out_dir: Path) -> LLMEngine:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from counselsynth.cli.app import FrameworkDirs, app, err, out, reports_errors, say_error
+from counselsynth.cli.app import FrameworkDirs, MaxFailures, OutageTimeout, app, err, out, reports_errors, say_error
 from counselsynth.errors import InputError
 from counselsynth.settings import AUTO, default_of
 
@@ -75,6 +75,8 @@ def generate(
     timeout: Annotated[float | None, Opt(help="Seconds per LLM call. [default: 60]")] = None,
     rpm: Annotated[int | None, Opt(help="Requests per minute allowed per model.")] = None,
     tpm: Annotated[int | None, Opt(help="Tokens per minute allowed per model.")] = None,
+    max_failures: MaxFailures = None,
+    outage_timeout: OutageTimeout = None,
     config: Annotated[Path | None, Opt("--config", help="Run-config YAML with the same settings.")] = None,
     resume: Annotated[bool, Opt(help="Continue an interrupted run (the same command without it does too).")] = False,
     shard: Annotated[str | None, Opt(help="i/n: generate only this machine's share of the personas.")] = None,
@@ -86,7 +88,8 @@ def generate(
 ) -> None:
     """Generate annotated multi-session dialogues from personas (offline engine by default)."""
     # Imported here so that `--help` and the other commands do not pay for LangGraph.
-    from counselsynth.cli.progress import run_with_progress
+    from counselsynth.cli.progress import finish, run_with_progress
+    from counselsynth.failures import parse_max_failures
     from counselsynth.frameworks import load_catalog
     from counselsynth.personas import load_personas
     from counselsynth.prompts import PromptLibrary
@@ -113,7 +116,10 @@ def generate(
         timeout=timeout,
         rpm=rpm,
         tpm=tpm,
+        max_failures=max_failures,
+        outage_timeout=outage_timeout,
     )
+    budget = parse_max_failures(None if run_config.max_failures is None else str(run_config.max_failures))
     catalog = load_catalog(frameworks_dir or [])
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
@@ -122,10 +128,12 @@ def generate(
     engine = build_engine(run_config, out_dir)
     engine.preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
+    generation.failure_budget = budget
     result = run_with_progress("generating", generation)
     _print_summary(result.manifest, out_dir)
     if loaded.problems:
         err.print(f"{len(loaded.problems)} invalid persona record(s) skipped", markup=False)
+    finish(result)
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -151,13 +159,14 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
 
     from counselsynth.cli.progress import print_usage
 
-    counts = manifest.counts
+    counts = {key: manifest.counts.get(key, 0) for key in ("cases", "sessions", "turns", "revisions")}
+    passed = manifest.counts.get("sessions_passed", 0)
     label = "offline engine (not an LLM)" if manifest.offline else manifest.engine
     out.print(
         f"{counts['cases']} cases, {counts['sessions']} sessions, {counts['turns']} turns with {label}; "
-        f"{counts['sessions_passed']}/{counts['sessions']} sessions passed the critic after "
-        f"{counts['revisions']} revisions; {counts['safety_sessions']} sessions with the safety protocol; "
-        f"{manifest.timings['cases_per_second']} cases/s",
+        f"{passed}/{counts['sessions']} sessions passed the critic after "
+        f"{counts['revisions']} revisions; {manifest.counts.get('safety_sessions', 0)} sessions with the "
+        f"safety protocol; {manifest.timings['cases_per_second']} cases/s",
         highlight=False,
     )
     table = Table(

@@ -33,6 +33,9 @@ class Request(Generic[T]):
     # Calls the case still expects to make, this one included: an engine that queues requests
     # serves the case with the most work left first (see engines/slots.py).
     priority: float = 0.0
+    # Where in the case the call belongs, for the failure record when the case cannot be finished.
+    session: int | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,14 @@ class Engine(Protocol):
 
     def cache_hits(self) -> int:
         """Replies served from a response cache so far."""
+        ...
+
+    def resilience(self) -> dict[str, float]:
+        """Calls, retries, re-asks, repairs and outage pauses so far, for the manifest."""
+        ...
+
+    def structured_modes(self) -> dict[str, str]:
+        """The structured-output mode each endpoint settled on."""
         ...
 
     async def complete(self, request: Request[T]) -> Reply[T]: ...

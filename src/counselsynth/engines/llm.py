@@ -1,62 +1,55 @@
 """The LLM engine: any model litellm can reach, with structured replies, retries and budgets.
 
 This module is the one boundary where provider errors become counselsynth errors. litellm's
-own retries are off; transient failures (429, 5xx, timeouts, refused connections) are retried
-here with exponential backoff and jitter. Every call has an explicit timeout.
+own retries are off; every call has an explicit timeout. What an error means is decided in
+`provider_errors`: transient failures (429, 5xx, timeouts) are retried with exponential backoff
+and jitter; an endpoint that is down is waited out (`outage`); a refused `response_format` moves
+the endpoint down the structured-output ladder (`structured`); anything else fails the call at
+once, and with it its case. Replies are repaired where that is unambiguous (`tolerant`) before
+the model is asked again.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
-import re
-import socket
+import random
+import time
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from pydantic import BaseModel
 
+from counselsynth.engines import preflight as checks
 from counselsynth.engines.base import Reply, Request, T, provenance
 from counselsynth.engines.cache import ResponseCache, request_key
+from counselsynth.engines.gateway import GatewayConfig, ModelSettings
+from counselsynth.engines.outage import OutageGate
+from counselsynth.engines.provider_errors import call_failure, classify
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.engines.slots import PrioritySlots
-from counselsynth.errors import EngineError, InputError, ReplyValidationError
-from counselsynth.models import GENERATION_AGENTS, AgentName, Strict, Usage
+from counselsynth.engines.structured import LADDER, Negotiation, StructuredMode, response_format, with_schema
+from counselsynth.engines.tolerant import parse_reply
+from counselsynth.errors import ReplyValidationError
+from counselsynth.models import GENERATION_AGENTS, AgentName, Usage
 from counselsynth.redaction import redact, remember_router, remember_variable
 
-StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
+__all__ = [
+    "GatewayConfig",
+    "LLMEngine",
+    "ModelSettings",
+    "StructuredMode",
+    "json_schema",
+]
+
 AGENTS = GENERATION_AGENTS
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
-
-
-class ModelSettings(Strict):
-    model: str = Field(description="any litellm model string, e.g. openai/gpt-4o-mini or hosted_vllm/...")
-    api_base: str | None = None
-    api_key_env: str | None = Field(default=None, description="name of the environment variable holding the key")
-    timeout: float = Field(default=60.0, gt=0)
-    rpm: int | None = Field(default=None, gt=0)
-    tpm: int | None = Field(default=None, gt=0)
-    temperature: float = Field(default=0.7, ge=0, le=2)
-    structured: StructuredMode = "auto"
-
-
-class GatewayConfig(Strict):
-    default: ModelSettings
-    agents: dict[AgentName, ModelSettings] = Field(default_factory=dict)
-    max_attempts: int = Field(default=6, ge=1, le=20, description="tries per call for transient failures")
-    max_repairs: int = Field(default=2, ge=0, le=5, description="re-asks per call for an invalid reply")
-    backoff_initial: float = Field(default=0.5, gt=0)
-    backoff_max: float = Field(default=30.0, gt=0)
-    router: list[dict[str, Any]] | None = Field(
-        default=None, description="litellm Router model_list: several deployments of the same model name"
-    )
-
-    def for_agent(self, agent: AgentName) -> ModelSettings:
-        return self.agents.get(agent, self.default)
+# litellm's OpenAI-compatible providers refuse to send a request without a key; a self-hosted
+# server needs none. The placeholder is plainly not a key, and is never printed or stored.
+PLACEHOLDER_KEY = "counselsynth-no-key"
 
 
 def _litellm() -> Any:
@@ -72,22 +65,12 @@ def _litellm() -> Any:
     return litellm
 
 
-def _transient() -> tuple[type[BaseException], ...]:
-    litellm = _litellm()
-    return (
-        litellm.RateLimitError,
-        litellm.InternalServerError,
-        litellm.ServiceUnavailableError,
-        litellm.BadGatewayError,
-        litellm.APIConnectionError,
-        # litellm.Timeout is not an APIConnectionError subclass, so it is listed on its own.
-        litellm.Timeout,
-        _MalformedResponse,
-    )
-
-
 class _MalformedResponse(Exception):
     """The provider answered 200 with no usable message."""
+
+
+class _FormatRejected(Exception):
+    """The endpoint refused this call's response_format and has moved to the next mode."""
 
 
 @dataclass
@@ -96,7 +79,11 @@ class LLMEngine:
     cache: ResponseCache | None = None
     name: str = "litellm"
     offline: bool = False
+    negotiation: Negotiation = field(default_factory=Negotiation)
+    # Over every call of the run, failed cases included (case usage covers finished cases only).
+    counts: Counter[str] = field(default_factory=Counter)
     _limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    _gates: dict[str, OutageGate] = field(default_factory=dict)
     _router: Any = None
     # Models litellm has no price for: asking again costs a raised exception per call.
     _unpriced: set[str] = field(default_factory=set)
@@ -129,145 +116,211 @@ class LLMEngine:
     def cache_hits(self) -> int:
         return self.cache.hits if self.cache is not None else 0
 
+    def resilience(self) -> dict[str, float]:
+        """Calls, tokens, retries, re-asks, local repairs and outage pauses of this process (failed
+        cases included, unlike the cases' usage), for the manifest."""
+        gates = self._gates.values()
+        named = ("calls", "prompt_tokens", "completion_tokens", "retries", "reasks", "fixed_replies")
+        return {
+            **{name: float(self.counts[name]) for name in named},
+            "structured_fallbacks": float(self.negotiation.fallbacks),
+            "outage_pauses": float(sum(g.pauses for g in gates)),
+            "outage_seconds": round(sum(g.paused_seconds for g in gates), 3),
+        }
+
+    def structured_modes(self) -> dict[str, str]:
+        return {redact(k): v for k, v in self.negotiation.chosen().items()}
+
     def preflight(self) -> None:
-        """Fail before any case starts on an unknown model, a missing key or an unreachable endpoint."""
+        """Fail before any case starts on an unknown model, a missing key, or an endpoint that is
+        unreachable, wants a key, is not an OpenAI-compatible API or answers only errors."""
         litellm = _litellm()
-        seen: set[str] = set()
+        seen: set[tuple[str, str | None]] = set()
         for agent in AGENTS:
             settings = self.config.for_agent(agent)
-            if settings.model in seen or self._router is not None:
+            if (settings.model, settings.api_base) in seen or self._router is not None:
                 continue
-            seen.add(settings.model)
-            try:
-                litellm.get_llm_provider(model=settings.model, api_base=settings.api_base)
-            except Exception:
-                raise InputError(
-                    f"unknown model '{settings.model}' for the {agent}: use a litellm model string "
-                    "such as openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest or ollama/llama3.1"
-                ) from None
-            if settings.api_key_env and not os.environ.get(settings.api_key_env):
-                raise InputError(f"missing API key: the environment variable {settings.api_key_env} is not set")
+            seen.add((settings.model, settings.api_base))
+            checks.check_model(litellm, settings.model, settings.api_base, agent)
+            checks.check_key(litellm, settings.model, settings.api_key_env, settings.api_base)
             if settings.api_base:
-                _check_reachable(settings.api_base)
-            elif not settings.api_key_env:
-                missing = litellm.validate_environment(model=settings.model).get("missing_keys") or []
-                if missing:
-                    raise InputError(f"missing API key for '{settings.model}': set {', '.join(missing)}")
+                checks.check_reachable(settings.api_base)
+                checks.probe(litellm, self._connection(settings), settings.api_base, self.config.backoff_initial)
 
     async def complete(self, request: Request[T]) -> Reply[T]:
         settings = self.config.for_agent(request.agent)
-        mode = self._mode(settings)
         schema = json_schema(request.reply_schema)
-        messages = _with_schema(request.messages, schema) if mode != "json_schema" else list(request.messages)
         key = request_key(
             {
                 "model": settings.model,
-                "messages": messages,
-                "mode": mode,
+                "messages": request.messages,
+                "structured": settings.structured,
                 "schema": schema,
                 "temperature": settings.temperature,
                 "seed": request.seed,
             }
         )
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            parsed = request.reply_schema.model_validate_json(hit["raw"])
-            return self._reply(request, settings, parsed, hit["raw"], Usage.model_validate(hit["usage"]), True)
+            cached = parse_reply(hit["raw"], request.reply_schema, schema)
+            if cached.value is not None:
+                usage = Usage.model_validate(hit["usage"])
+                return self._reply(request, settings, cached.value, hit["raw"], usage, True, cached.repairs)
         usage = Usage()
         content = ""
-        for _ in range(self.config.max_repairs + 1):
-            response = await self._call(settings, messages, mode, request.reply_schema, usage, request.priority)
-            content = response.choices[0].message.content or ""
+        reasks: list[dict[str, str]] = []
+        endpoint = _endpoint(settings)
+        tries = 0
+        rejections = 0
+        while tries <= self.config.max_repairs:
+            mode = self.negotiation.mode(endpoint, settings.structured, self._first_mode(settings))
+            messages = list(request.messages) if mode == "json_schema" else with_schema(request.messages, schema)
             try:
-                parsed = request.reply_schema.model_validate_json(_FENCE.sub("", content.strip()))
-            except ValidationError as exc:
-                usage.repairs += 1
-                problem = exc.errors(include_url=False)[0]
-                where = ".".join(map(str, problem["loc"])) or "top level"
-                messages = [
-                    *messages,
-                    {"role": "assistant", "content": content},
-                    {
-                        "role": "user",
-                        "content": (
-                            f"That reply is not valid JSON for the schema ({problem['msg']} at {where}). "
-                            "Reply again with only the JSON object."
-                        ),
-                    },
-                ]
+                response = await self._call(settings, endpoint, [*messages, *reasks], mode, request, usage)
+            except _FormatRejected:
+                rejections += 1
+                if rejections >= len(LADDER):
+                    raise call_failure(request, settings.model, "the endpoint refused every structured mode") from None
                 continue
-            if self.cache is not None:
-                self.cache.put(key, {"raw": content, "usage": usage.model_dump()})
-            return self._reply(request, settings, parsed, content, usage, False)
+            content = response.choices[0].message.content or ""
+            parsed = parse_reply(content, request.reply_schema, schema)
+            if parsed.value is not None:
+                usage.first_try += tries == 0 and not parsed.repairs
+                usage.fixed += bool(parsed.repairs)
+                self.counts["fixed_replies"] += bool(parsed.repairs)
+                if self.cache is not None:
+                    self.cache.put(key, {"raw": content, "usage": usage.model_dump()})
+                return self._reply(request, settings, parsed.value, content, usage, False, parsed.repairs)
+            tries += 1
+            usage.repairs += 1
+            self.counts["reasks"] += 1
+            problem = parsed.error.errors(include_url=False)[0] if parsed.error else {"msg": "not JSON", "loc": ()}
+            where = ".".join(map(str, problem["loc"])) or "top level"
+            reasks += [
+                {"role": "assistant", "content": content},
+                {
+                    "role": "user",
+                    "content": (
+                        f"That reply is not valid JSON for the schema ({problem['msg']} at {where}). "
+                        "Reply again with only the JSON object."
+                    ),
+                },
+            ]
         raise ReplyValidationError(
             f"the {request.agent} reply from '{settings.model}' never matched its schema "
             f"after {self.config.max_repairs + 1} tries",
             attempts=self.config.max_repairs + 1,
             last_reply=redact(content)[:500],
+            cause=f"the {request.agent} reply from '{settings.model}' broke its schema",
+            agent=request.agent,
+            session=request.session,
+            turn=request.turn,
         )
 
-    def _mode(self, settings: ModelSettings) -> StructuredMode:
-        if settings.structured != "auto":
-            return settings.structured
+    def _first_mode(self, settings: ModelSettings) -> StructuredMode:
         if settings.api_base is not None or self._router is not None:
-            # Self-hosted OpenAI-compatible servers (vLLM, llama.cpp, Ollama) take json_schema.
-            return "json_schema"
+            return "json_schema"  # negotiated down if the server refuses it
         supported = _litellm().supports_response_schema(model=settings.model)
         return "json_schema" if supported else "json_object"
 
-    async def _call(
-        self,
-        settings: ModelSettings,
-        messages: list[dict[str, str]],
-        mode: StructuredMode,
-        schema: type[BaseModel],
-        usage: Usage,
-        priority: float = 0.0,
-    ) -> Any:
-        litellm = _litellm()
+    def _connection(self, settings: ModelSettings, timeout: float | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": settings.model,
-            "messages": messages,
-            "timeout": settings.timeout,
+            "timeout": timeout or settings.timeout,
             "max_retries": 0,
             "num_retries": 0,
-            "temperature": settings.temperature,
         }
         if settings.api_base:
             kwargs["api_base"] = settings.api_base
         if settings.api_key_env:
             kwargs["api_key"] = os.environ.get(settings.api_key_env, "")
-        if mode == "json_schema":
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": schema.__name__, "schema": json_schema(schema)},
-            }
-        elif mode == "json_object":
-            kwargs["response_format"] = {"type": "json_object"}
-        limiter = self._limiters.setdefault(settings.model, RateLimiter(settings.rpm, settings.tpm))
-        estimate = sum(len(m["content"]) for m in messages) // 4
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.max_attempts),
-            wait=wait_random_exponential(multiplier=self.config.backoff_initial, max=self.config.backoff_max),
-            retry=retry_if_exception_type(_transient()),
-            reraise=True,
-        )
+        elif settings.api_base and _litellm().validate_environment(model=settings.model).get("missing_keys"):
+            kwargs["api_key"] = PLACEHOLDER_KEY
+        return kwargs
+
+    def _gate(self, settings: ModelSettings, endpoint: str) -> OutageGate:
+        gate = self._gates.get(endpoint)
+        if gate is None:
+
+            async def probe() -> bool:
+                return await self._answers(settings)
+
+            name = redact(settings.api_base or settings.model)
+            gate = OutageGate(name, self.config.outage_timeout, self.config.backoff_initial, probe)
+            self._gates[endpoint] = gate
+        return gate
+
+    async def _answers(self, settings: ModelSettings) -> bool:
+        """Whether the endpoint answers at all (any answer but a connection error or 502/503/504)."""
+        call = self._router.acompletion if self._router is not None else _litellm().acompletion
         try:
-            async for attempt in retrying:
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        usage.retries += 1
-                    await limiter.acquire(estimate)
-                    call = self._router.acompletion if self._router is not None else litellm.acompletion
-                    async with self._slots.hold(priority) if self._slots is not None else nullcontext():
-                        response = await call(**kwargs)
-                    if not getattr(response, "choices", None):
-                        raise _MalformedResponse("no choices in the response")
+            connection = self._connection(settings, min(settings.timeout, 10.0))
+            await call(**connection, messages=checks.PROBE_MESSAGES, max_tokens=1)
         except Exception as exc:
-            raise _engine_error(exc, settings.model, retrying.statistics.get("attempt_number", 1)) from None
-        usage.calls += 1
+            return classify(exc, sent_format=False) not in ("outage", "transient")
+        return True
+
+    async def _call(
+        self,
+        settings: ModelSettings,
+        endpoint: str,
+        messages: list[dict[str, str]],
+        mode: StructuredMode,
+        request: Request[Any],
+        usage: Usage,
+    ) -> Any:
+        litellm = _litellm()
+        kwargs: dict[str, Any] = {
+            **self._connection(settings),
+            "messages": messages,
+            "temperature": settings.temperature,
+        }
+        if settings.max_tokens:
+            kwargs["max_tokens"] = settings.max_tokens
+        self_hosted = settings.api_base is not None or self._router is not None
+        schema: type[BaseModel] = request.reply_schema
+        fmt = response_format(mode, schema, json_schema(schema), self_hosted)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        limiter = self._limiters.setdefault(settings.model, RateLimiter(settings.rpm, settings.tpm))
+        gate = self._gate(settings, endpoint)
+        estimate = sum(len(m["content"]) for m in messages) // 4
+        call = self._router.acompletion if self._router is not None else litellm.acompletion
+        attempt = 1
+        # A hand-written loop rather than tenacity's: an attempt that only waited out an outage
+        # must not count, and a refused response_format must leave the loop, not be retried.
+        while True:
+            await gate.wait_open()
+            await limiter.acquire(estimate)
+            started = time.monotonic()
+            try:
+                async with self._slots.hold(request.priority) if self._slots is not None else nullcontext():
+                    response = await call(**kwargs)
+                if not getattr(response, "choices", None):
+                    raise _MalformedResponse("no choices in the response")
+            except Exception as exc:
+                verdict = classify(exc, fmt is not None)
+                if verdict == "format_rejected" and self.negotiation.step_down(endpoint, settings.structured, mode):
+                    raise _FormatRejected from None
+                if verdict == "outage" and await gate.failed(started):
+                    self._count_retry(usage)
+                    continue
+                if verdict in ("fatal", "format_rejected") or attempt >= self.config.max_attempts:
+                    raise call_failure(request, settings.model, exc, attempt) from None
+                attempt += 1
+                self._count_retry(usage)
+                ceiling = min(self.config.backoff_max, self.config.backoff_initial * 2 ** (attempt - 1))
+                await asyncio.sleep(random.uniform(0, ceiling))
+                continue
+            gate.succeeded()
+            break
         reported = getattr(response, "usage", None)
-        usage.prompt_tokens += int(getattr(reported, "prompt_tokens", 0) or 0)
-        usage.completion_tokens += int(getattr(reported, "completion_tokens", 0) or 0)
+        spent = Usage(
+            calls=1,
+            prompt_tokens=int(getattr(reported, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(reported, "completion_tokens", 0) or 0),
+        )
+        usage.add(spent)
+        self.counts.update(spent.model_dump(include={"calls", "prompt_tokens", "completion_tokens"}))
         cost = None if settings.model in self._unpriced else _cost(response)
         if cost is None:
             self._unpriced.add(settings.model)
@@ -275,10 +328,23 @@ class LLMEngine:
             usage.cost_usd = (usage.cost_usd or 0.0) + cost
         return response
 
+    def _count_retry(self, usage: Usage) -> None:
+        usage.retries += 1
+        self.counts["retries"] += 1
+
     def _reply(
-        self, request: Request[T], settings: ModelSettings, parsed: T, raw: str, usage: Usage, cached: bool
+        self,
+        request: Request[T],
+        settings: ModelSettings,
+        parsed: T,
+        raw: str,
+        usage: Usage,
+        cached: bool,
+        repairs: list[str],
     ) -> Reply[T]:
         used = provenance(request, self.name, settings.model, usage, raw, estimated=False, cached=cached)
+        if repairs:
+            used = used.model_copy(update={"repairs": repairs})
         return Reply(parsed=parsed, usage=usage, provenance=used)
 
 
@@ -288,11 +354,12 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema()
 
 
-def _with_schema(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:
-    """For providers without schema support, ask for the schema in the prompt itself."""
-    last = messages[-1]
-    block = f"\n\nAnswer with one JSON object only, matching <json-schema>{json.dumps(schema)}</json-schema>"
-    return [*messages[:-1], {"role": last["role"], "content": last["content"] + block}]
+def _endpoint(settings: ModelSettings) -> str:
+    """The model and the endpoint, without credentials or query: the key for what a server takes."""
+    if not settings.api_base:
+        return settings.model
+    url = urlparse(settings.api_base)
+    return f"{settings.model} @ {url.scheme}://{url.hostname}:{url.port or ''}{url.path}"
 
 
 def _cost(response: Any) -> float | None:
@@ -305,26 +372,3 @@ def _cost(response: Any) -> float | None:
     except Exception:
         # litellm knows prices only for mapped models; an unknown price is None, never 0.
         return None
-
-
-def _engine_error(exc: BaseException, model: str, attempts: int) -> EngineError:
-    if isinstance(exc, EngineError):
-        return exc
-    kind = type(exc).__name__
-    message = redact(str(exc).splitlines()[0] if str(exc) else kind)
-    # Only transient failures are retried: a 401 or a 400 is reported as the one try it was.
-    tries = f"after {attempts} attempts" if attempts > 1 else "on the first attempt, not retried"
-    return EngineError(f"'{model}' failed {tries} ({kind}): {message[:300]}", attempts=attempts)
-
-
-def _check_reachable(api_base: str) -> None:
-    url = urlparse(api_base)
-    host = url.hostname or ""
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=5):
-            return
-    except OSError as exc:
-        raise InputError(
-            f"cannot reach {url.scheme}://{host}:{port} ({exc.strerror or exc}); is the server running?"
-        ) from None

@@ -107,6 +107,12 @@ class OfflineEngine:
     def cache_hits(self) -> int:
         return 0
 
+    def resilience(self) -> dict[str, float]:
+        return {}  # no calls to retry or repair
+
+    def structured_modes(self) -> dict[str, str]:
+        return {}
+
     async def complete(self, request: Request[T]) -> Reply[T]:
         rng = random.Random(request.seed)
         handler = _HANDLERS.get(request.agent)

@@ -3,8 +3,13 @@
 It serves `POST /v1/chat/completions` on 127.0.0.1 and answers with content that matches the
 request's JSON schema (from `response_format`, or from the `<json-schema>` block the LLM engine
 puts in the prompt when a provider lacks schema support). Latency and faults (429, 500,
-timeouts, malformed JSON) are configurable. Anything else it is sent is recorded as unexpected
-and answered 404, so a test can assert that the code under test made only the calls it should.
+timeouts, malformed JSON) are configurable, and so are the ways real servers differ: refusing
+`json_schema` as llama-cpp-python does (HTTP 500) while honouring `json_object` with a schema,
+sloppy replies (fences, prose, integers past their bounds, enum values in capitals), replies
+that break every schema, outage windows, HTML pages, errors for everything, and a required key.
+A request with `max_tokens: 1` is a probe (the engine's preflight and outage checks). Anything
+else it is sent is recorded as unexpected and answered 404, so a test can assert that the code
+under test made only the calls it should.
 
 The code under test is the real litellm path; nothing in the project is mocked.
 
@@ -17,7 +22,6 @@ import argparse
 import hashlib
 import json
 import random
-import re
 import sys
 import threading
 import time
@@ -25,10 +29,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+from counselsynth.testing.replies import instance, schema_of, sloppy
 from counselsynth.testing.translation import SCHEMAS as TRANSLATION_SCHEMAS
 from counselsynth.testing.translation import TranslationDouble
 
-SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
 FAULTS = ("429", "500", "timeout", "malformed")
 
 
@@ -48,6 +52,19 @@ class LoopbackConfig:
     # Answer every completion 401 with the request's key in the message, as OpenAI does for a
     # wrong key: the case where a provider echoes a secret.
     echo_key_401: bool = False
+    # llama-cpp-python's server: json_schema is refused with a 500, json_object + schema honoured.
+    reject_json_schema: bool = False
+    reject_formats: bool = False  # a server that knows no response_format at all (HTTP 400)
+    # Share of replies with repairable defects, and of replies that no repair can save.
+    sloppy: float = 0.0
+    break_schema: float = 0.0
+    # Down from `start` to `start + duration` seconds after the first request: connections are
+    # dropped unanswered, or answered with `outage_status` (502/503/504) when that is set.
+    outage: tuple[float, float] | None = None
+    outage_status: int | None = None
+    html: bool = False  # a web page rather than an API
+    fail_all: int | None = None  # answer every request with this HTTP status
+    api_key: str | None = None  # require "Authorization: Bearer <key>"
 
 
 @dataclass
@@ -59,6 +76,8 @@ class LoopbackStats:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    probes: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -101,7 +120,26 @@ class LoopbackServer(BackgroundHTTPServer):
         self._lock = threading.Lock()
         self._rng = random.Random(self.config.seed)
         self.translator = TranslationDouble(self.config.corrupt) if self.config.translate else None
+        self._first_request: float | None = None
         super().__init__(_handler_for(self))
+
+    def down(self) -> bool:
+        """Whether this moment falls in the configured outage window."""
+        with self._lock:
+            now = time.monotonic()
+            if self._first_request is None:
+                self._first_request = now
+            elapsed = now - self._first_request
+        window = self.config.outage
+        return window is not None and window[0] <= elapsed < window[0] + window[1]
+
+    def refuse(self, why: str) -> None:
+        with self._lock:
+            self.stats.refused[why] = self.stats.refused.get(why, 0) + 1
+
+    def draw(self, share: float, digest: str, salt: str) -> bool:
+        # Decided by the request's own bytes, so a repeated request meets the same fate.
+        return share > 0 and int(hashlib.sha256((salt + digest).encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
     @property
     def base_url(self) -> str:
@@ -167,6 +205,13 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 message = f"Incorrect API key provided: {key}. You can find your API key at https://example.invalid."
                 self._send(401, {"error": {"message": message, "type": "invalid_request_error"}})
                 return
+            if self._refused(body):
+                return
+            if body.get("max_tokens") == 1:  # a probe: random faults are for the real requests
+                with server._lock:
+                    server.stats.probes += 1
+                self._answer(model, "OK", messages, "probe")
+                return
             fault = server.draw_fault()
             if server.config.latency:
                 time.sleep(server.config.latency)
@@ -180,17 +225,62 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 status = int(fault)
                 self._send(status, {"error": {"message": f"loopback fault {status}", "type": "loopback"}})
                 return
-            schema = _schema_of(body, messages)
+            schema = schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
             reply = _translation(server, body, messages, random.Random(digest))
             if reply is None:
-                reply = _instance(schema, random.Random(digest))
+                reply = instance(schema, random.Random(digest))
             content = json.dumps(reply, ensure_ascii=False)
+            if server.draw(server.config.break_schema, digest, "break"):
+                content = "[]" if int(digest[0], 16) % 2 else "I would rather just talk, without any format."
+            elif server.draw(server.config.sloppy, digest, "sloppy"):
+                content = sloppy(reply, schema, random.Random(digest))
             if fault == "malformed":
                 server.record(fault)
                 content = content[: max(1, len(content) // 2)]
             else:
                 server.record("completion", body)
+            self._answer(model, content, messages, digest)
+
+        def _refused(self, body: dict[str, Any]) -> bool:
+            """Answers of a server that is down, not an API, failing, keyed, or strict about formats."""
+            config = server.config
+            if server.down():
+                server.refuse("outage")
+                if config.outage_status is None:
+                    self.close_connection = True  # dropped unanswered, as by a crashed server
+                else:
+                    self._send(config.outage_status, {"error": {"message": "upstream unavailable"}})
+                return True
+            if config.api_key is not None and self.headers.get("Authorization") != f"Bearer {config.api_key}":
+                server.refuse("401")
+                self._send(401, {"error": {"message": "Invalid API key", "type": "invalid_request_error"}})
+                return True
+            if config.html:
+                server.refuse("html")
+                self._send(200, b"<!doctype html><html><body><h1>Welcome</h1></body></html>", "text/html")
+                return True
+            if config.fail_all is not None:
+                server.refuse(str(config.fail_all))
+                self._send(config.fail_all, {"error": {"message": f"loopback answers {config.fail_all}"}})
+                return True
+            kind = (body.get("response_format") or {}).get("type")
+            if config.reject_formats and kind is not None:
+                server.refuse(kind)
+                self._send(400, {"error": {"message": "Unrecognized request argument supplied: response_format"}})
+                return True
+            if config.reject_json_schema and kind == "json_schema":
+                server.refuse("json_schema")
+                # What llama-cpp-python's server answers (its request model allows text and json_object).
+                message = (
+                    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+                )
+                self._send(500, {"error": {"message": message, "type": "internal_server_error"}})
+                return True
+            return False
+
+        def _answer(self, model: str, content: str, messages: list[dict[str, Any]], digest: str) -> None:
             prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
             self._send(
                 200,
@@ -215,10 +305,10 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 server.stats.unexpected.append(f"{self.command} {self.path} {why}".strip())
             self._send(404, {"error": {"message": "unexpected request to the loopback server"}})
 
-        def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode("utf-8")
+        def _send(self, status: int, payload: dict[str, Any] | bytes, kind: str = "application/json") -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -233,52 +323,6 @@ def _translation(
     if server.translator is None or name not in TRANSLATION_SCHEMAS:
         return None
     return server.translator.reply(name, messages, rng)
-
-
-def _schema_of(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
-    response_format = body.get("response_format") or {}
-    if response_format.get("type") == "json_schema":
-        schema: dict[str, Any] = response_format["json_schema"]["schema"]
-        return schema
-    for message in reversed(messages):
-        found = SCHEMA_BLOCK.search(str(message.get("content", "")))
-        if found:
-            parsed: dict[str, Any] = json.loads(found.group(1))
-            return parsed
-    return {"type": "object", "properties": {}}
-
-
-def _instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None) -> Any:
-    """A value that satisfies `schema` (the subset pydantic emits), varied by `rng`."""
-    defs = defs if defs is not None else schema.get("$defs", {})
-    if "$ref" in schema:
-        return _instance(defs[schema["$ref"].split("/")[-1]], rng, defs)
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return _instance(options[0], rng, defs)
-    if "enum" in schema:
-        return rng.choice(schema["enum"])
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type", "object")
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {name: _instance(sub, rng, defs) for name, sub in properties.items()}
-    if kind == "array":
-        count = max(int(schema.get("minItems", 0)), 1 if schema.get("minItems") else 0)
-        return [_instance(schema.get("items", {}), rng, defs) for _ in range(count)]
-    if kind == "integer":
-        low, high = int(schema.get("minimum", 0)), int(schema.get("maximum", 5))
-        return rng.randint(low, high)
-    if kind == "number":
-        floor, ceiling = float(schema.get("minimum", 1.0)), float(schema.get("maximum", 5.0))
-        return round(rng.uniform(floor, ceiling), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    words = ["I", "hear", "that", "this", "has", "been", "hard", "for", "you", "lately", "and", "it", "matters"]
-    text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
-    return text[:1].upper() + text[1:] + "."
 
 
 def main() -> None:
