@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: a temporary one)")
     args = parser.parse_args()
 
-    from counselsynth.localserver import LlamaServer, shipped_model
+    from counselsynth.testing.localserver import LlamaServer, shipped_model
 
     work = Path(tempfile.mkdtemp(prefix="real-model-"))
     out = args.out or work / "run"

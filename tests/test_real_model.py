@@ -17,8 +17,8 @@ import yaml
 from conftest import persona_record, run_cli, write_personas
 
 from counselsynth.failures import FailureLog
-from counselsynth.localserver import INSTALL_HINT, LlamaServer, server_available
 from counselsynth.models import Case, RunManifest
+from counselsynth.testing.localserver import INSTALL_HINT, LlamaServer, server_available
 
 pytestmark = pytest.mark.real_model
 

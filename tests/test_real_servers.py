@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import persona_record, run_cli, write_personas
-from counselsynth.loopback import LoopbackConfig, LoopbackServer
 
 from counselsynth.engines.llm import PLACEHOLDER_KEY
 from counselsynth.models import Case
+from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer
 
 MODEL = "openai/smollm-like"
 

@@ -39,16 +39,19 @@ def test_a_key_echoed_in_a_401_is_masked_in_the_error_and_in_every_stored_file(
     monkeypatch.setenv("LLM_CRED", CREDENTIAL)
     out = tmp_path / "run"
     with LoopbackServer(LoopbackConfig(echo_key_401=True)) as server:
-        code, _, err = run_cli(
+        code, out_text, err = run_cli(
             "generate", str(personas), "--out", str(out), "--model", "openai/loopback",
             "--api-base", server.base_url, "--api-key-env", "LLM_CRED",
         )  # fmt: skip
         assert server.stats.faults.get("401", 0) >= 1
-    assert code == 1
-    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
-    # Not retried, and not reported as if it had been.
-    assert "failed on the first attempt, not retried (AuthenticationError)" in line
-    assert "Incorrect API key provided: ***" in line
+    # The preflight probe is answered; every real call is refused, so every case fails.
+    assert code == 3 and "2 × 'openai/loopback' refused the credentials (HTTP 401)" in out_text
+    lines = (out / "failures.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        # Not retried, and not reported as if it had been.
+        assert "failed on the first attempt, not retried (AuthenticationError)" in line
+        assert "Incorrect API key provided: ***" in line
     _assert_nowhere(CREDENTIAL, err, out)
 
 
@@ -62,7 +65,7 @@ def test_a_literal_key_in_a_router_config_is_masked(tmp_path: Path, personas: Pa
         config = tmp_path / "run.yaml"
         config.write_text(yaml.safe_dump({"router": [deployment]}))
         code, _, err = run_cli("generate", str(personas), "--out", str(out), "--config", str(config))
-    assert code == 1 and "AuthenticationError" in err
+    assert code == 3 and "AuthenticationError" in (out / "failures.jsonl").read_text()
     _assert_nowhere(ROUTER_KEY, err, out)
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from counselsynth.corpus import DIALOGUES, MANIFEST, iter_case_lines, read_manifest
 from counselsynth.datafiles import problems
 from counselsynth.errors import DataFileError, InputError, RunNotFinishedError
+from counselsynth.failures import FailureLog
 from counselsynth.languages import is_iso639, primary_subtag
 from counselsynth.models import Case, RunManifest
 
@@ -59,7 +60,9 @@ class RunSource:
                 f"holds {len(seen)} complete cases but {MANIFEST} counts {expected}; "
                 "the file was cut or changed after the run finished",
             )
-        missing = sorted(planned - set(seen)) if planned else []
+        # A case that failed for good is absent by design; failures.jsonl names it.
+        failed = set(FailureLog(self.run_dir).records)
+        missing = sorted(planned - set(seen) - failed) if planned else []
         if missing:
             raise DataFileError(
                 self.dialogues,

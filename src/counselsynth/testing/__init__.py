@@ -6,6 +6,8 @@ network path and nothing in the project is mocked.
   (`python -m counselsynth.testing.loopback`).
 - `translation`: the loopback server's translator, for `augment`.
 - `hub`: a Hugging Face hub for `publish` (`python -m counselsynth.testing.hub`).
+- `localserver`: not a double but a real model on this machine (llama-cpp-python's server on a
+  GGUF file) for the real-model test and `bench/real_model.py`.
 
 Each double is strict: a request it does not expect is recorded and refused, so a test can assert
 that only the expected calls were made. None of this is imported by the product's own code.

@@ -49,8 +49,8 @@ class LoopbackConfig:
     # the given share of answers of each kind, e.g. {"script": 0.2}.
     translate: bool = False
     corrupt: dict[str, float] = field(default_factory=dict)
-    # Answer every completion 401 with the request's key in the message, as OpenAI does for a
-    # wrong key: the case where a provider echoes a secret.
+    # Answer every completion but probes 401 with the request's key in the message, as OpenAI
+    # does for a wrong key: the case where a provider echoes a secret mid-run.
     echo_key_401: bool = False
     # llama-cpp-python's server: json_schema is refused with a 500, json_object + schema honoured.
     reject_json_schema: bool = False
@@ -199,18 +199,18 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             except (ValueError, KeyError, TypeError):
                 self._unexpected("malformed request body")
                 return
-            if server.config.echo_key_401:
-                server.record("401")
-                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                message = f"Incorrect API key provided: {key}. You can find your API key at https://example.invalid."
-                self._send(401, {"error": {"message": message, "type": "invalid_request_error"}})
-                return
             if self._refused(body):
                 return
             if body.get("max_tokens") == 1:  # a probe: random faults are for the real requests
                 with server._lock:
                     server.stats.probes += 1
                 self._answer(model, "OK", messages, "probe")
+                return
+            if server.config.echo_key_401:
+                server.record("401")
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                message = f"Incorrect API key provided: {key}. You can find your API key at https://example.invalid."
+                self._send(401, {"error": {"message": message, "type": "invalid_request_error"}})
                 return
             fault = server.draw_fault()
             if server.config.latency:
