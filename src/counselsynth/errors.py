@@ -10,12 +10,14 @@ one line and an exit code; library users can catch the branch they care about::
     │   ├── OutputExistsError         the output folder already holds a run
     │   ├── RunNotFinishedError       a run given as input stopped early or is still running
     │   ├── RunLockedError            another process holds the run folder
+    │   ├── MissingExtraError         an option needs an optional extra that is not installed
     │   └── DamagedFileError          a run's SQLite database (cache, checkpoints) is unreadable
     ├── PromptError                   a template is missing or uses an undefined variable
     ├── EngineError                   an engine could not produce a valid reply (fails its case)
     │   └── ReplyValidationError      the reply never matched its schema
     ├── WrongLanguageError            the model answers in another language, turn after turn
     ├── EndpointDownError             the model endpoint stayed away past --outage-timeout
+    ├── WorkerLostError               a worker process or Ray actor of the run died
     ├── TooManyFailuresError          exit 3: --max-failures cases failed; the run stopped early
     └── PublishError                  the hub refused or failed an upload
 """
@@ -26,10 +28,23 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def _rebuilt(kind: type[CounselsynthError], args: tuple[object, ...], state: dict[str, object]) -> CounselsynthError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class CounselsynthError(Exception):
     """Root of every error that counselsynth raises on purpose."""
 
     exit_code: int = 1
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross from worker processes and Ray actors to the driver. The default pickling
+        # calls `cls(*args)`, which breaks for every subclass whose __init__ takes other arguments
+        # than the message; rebuild from the message and attributes instead.
+        return (_rebuilt, (type(self), self.args, self.__dict__))
 
 
 class InputError(CounselsynthError):
@@ -137,6 +152,19 @@ class RunLockedError(InputError):
         super().__init__(
             f"{folder} is in use by another counselsynth process ({who}); wait for it to finish or stop it"
         )
+
+
+class MissingExtraError(InputError):
+    """An option needs an optional dependency group (`pip install 'counselsynth[EXTRA]'`)."""
+
+    def __init__(self, option: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{option} needs the '{extra}' extra: pip install 'counselsynth[{extra}]'")
+
+
+class WorkerLostError(CounselsynthError):
+    """A worker process or Ray actor died mid-run. The run stops as `interrupted`; the same
+    command resumes it (finished cases are kept, cases in flight continue from their checkpoints)."""
 
 
 class EndpointDownError(CounselsynthError):

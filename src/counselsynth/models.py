@@ -359,6 +359,11 @@ class RunManifest(Strict):
     structured: dict[str, str] = Field(
         default_factory=dict, description="the structured-output mode each model and endpoint ended on"
     )
+    executor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="where the cases ran: kind (in-process, processes, ray), workers, and per worker its "
+        "request slots, cases and calls",
+    )
     resilience: dict[str, float] = Field(
         default_factory=dict,
         description="engine counters over every run of this folder, failed cases included: calls, tokens, "

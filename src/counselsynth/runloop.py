@@ -208,6 +208,11 @@ class CaseRun(ABC, Generic[Item]):
     def cache_hits(self) -> int:
         return 0
 
+    def engine_counters(self) -> tuple[dict[str, float], dict[str, str]]:
+        """The engine's resilience counters and structured-output modes (summed over workers
+        when the run is scaled out)."""
+        return self.engine.resilience(), self.engine.structured_modes()
+
     @asynccontextmanager
     async def resources(self) -> AsyncIterator[None]:
         """Whatever the run holds open while cases are in flight (checkpoints, processes)."""
@@ -302,11 +307,11 @@ class CaseRun(ABC, Generic[Item]):
         """Retries, re-asks and outage pauses of this run added to those of the runs it resumes."""
         if self.engine.offline:
             return {}
-        now = self.engine.resilience()
+        now, structured = self.engine_counters()
         keys = sorted(set(now) | set(earlier))
         return {
             "resilience": {k: round(earlier.get(k, 0.0) + now.get(k, 0.0), 3) for k in keys},
-            "structured": self.engine.structured_modes(),
+            "structured": structured,
         }
 
     def _earlier_resilience(self) -> dict[str, float]:

@@ -14,15 +14,13 @@ import hashlib
 import multiprocessing
 import os
 import random
-import signal
 import sqlite3
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
@@ -39,10 +37,13 @@ from counselsynth.personas.localize import localize
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
+from counselsynth.scaleout.parentwatch import follow_parent
 from counselsynth.settings import AUTO, RunSettings
 
+if TYPE_CHECKING:
+    from counselsynth.scaleout.dispatch import Dispatcher
+
 CHECKPOINTS = "checkpoints.sqlite"
-PARENT_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -187,23 +188,19 @@ class CaseFactory:
         )
 
 
+@asynccontextmanager
+async def checkpointed(factory: CaseFactory, path: Path) -> AsyncIterator[None]:
+    """`factory` checkpoints every step in the SQLite file at `path` while the block runs."""
+    try:
+        async with sqlite_checkpointer(path) as saver:
+            factory.use_checkpointer(saver)
+            yield
+    except sqlite3.DatabaseError as exc:
+        raise DamagedFileError(path, exc) from None
+
+
 # Set in the parent before worker processes fork, so children inherit it without pickling.
 _FACTORY: CaseFactory | None = None
-
-
-def _follow_parent(parent: int) -> None:
-    """Run in each worker as it starts. The parent stops the run (Ctrl-C, SIGTERM) and shuts the
-    pool down, so a worker ignores those signals; if the parent dies without shutting it down
-    (kill -9), the worker is re-parented and ends itself within a second instead of idling on."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _generate_in_worker(plan: CasePlan) -> tuple[str, Totals]:
@@ -232,20 +229,35 @@ class Generation(CaseRun[CasePlan]):
         self.settings = settings
         self.on_case = on_case
         self._processes: ProcessPoolExecutor | None = None
+        self._dispatcher: Dispatcher | None = None
         self.out_dir = settings.out_dir
         self.resume = settings.resume
         self.plans = self.items = plan_cases(personas.personas, catalog, settings)
         if not self.plans:
             raise InputError("no valid personas to generate from")
+        if settings.ray is not None:
+            from counselsynth.scaleout.ray_actors import require_ray
+
+            require_ray(engine)
         self.factory = CaseFactory(catalog, prompts, engine, settings, [p.framework for p in self.plans])
         engine.limit_calls(settings.concurrency)
         self.run_id = new_run_id()
         self._inputs = {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in personas.files}
 
     @property
+    def scaled_out(self) -> bool:
+        """An LLM run on several processes (`--workers N`) or on Ray (`--ray`): see scaleout."""
+        return self.settings.ray is not None or (not self.engine.offline and self.settings.workers > 1)
+
+    @property
     def workers(self) -> int:
-        """Worker processes: the offline engine is CPU-bound, so it uses every core; an LLM
-        engine waits on the network and overlaps its calls on one event loop instead."""
+        """Worker processes: the offline engine is CPU-bound, so it uses every core by default; an
+        LLM engine overlaps its calls on one event loop, which drives about 80 calls per second,
+        and takes more processes (or Ray actors) only when asked."""
+        if self._dispatcher is not None:
+            return self._dispatcher.workers
+        if self.scaled_out:
+            return max(1, min(self.settings.workers or os.cpu_count() or 1, self.settings.concurrency))
         if not self.engine.offline or "fork" not in multiprocessing.get_all_start_methods():
             return 1
         wanted = self.settings.workers or os.cpu_count() or 1
@@ -290,6 +302,7 @@ class Generation(CaseRun[CasePlan]):
             prompt_hashes=self.prompts.hashes(),
             policy_hashes={fid: p.sha256 for fid, p in self.factory.policies.items()},
             planned_cases=[plan.case_id for plan in self.plans],
+            executor=self._dispatcher.report() if self._dispatcher else {"kind": "in-process", "workers": self.workers},
             skipped=[str(p) for p in self.personas.problems],
             **extra,
         )
@@ -298,6 +311,8 @@ class Generation(CaseRun[CasePlan]):
         return plan.case_id
 
     async def produce(self, plan: CasePlan) -> tuple[str, Totals]:
+        if self._dispatcher is not None:
+            return await self._dispatcher.run(plan)
         if self._processes is None:
             case = await self.factory.generate(plan)
             return case.model_dump_json(), Totals.of(case)
@@ -305,10 +320,23 @@ class Generation(CaseRun[CasePlan]):
         return await loop.run_in_executor(self._processes, _generate_in_worker, plan)
 
     def cache_hits(self) -> int:
-        return self.engine.cache_hits()
+        return self._dispatcher.cache_hits() if self._dispatcher else self.engine.cache_hits()
+
+    def engine_counters(self) -> tuple[dict[str, float], dict[str, str]]:
+        if self._dispatcher is not None:
+            return self._dispatcher.resilience(), self._dispatcher.structured_modes()
+        return super().engine_counters()
 
     @asynccontextmanager
     async def resources(self) -> AsyncIterator[None]:
+        if self.scaled_out:
+            from counselsynth.scaleout import executor_for
+
+            # Kept after the run ends, for the manifest's counters.
+            self._dispatcher = dispatcher = executor_for(self.factory, self.settings, self.workers)
+            async with dispatcher.running():
+                yield
+            return
         async with self._checkpoints():
             with self._pool() as pool:
                 self._processes = pool
@@ -322,10 +350,10 @@ class Generation(CaseRun[CasePlan]):
         run holds `concurrency` requests in flight but opens more cases than that: a case is a chain
         of sequential calls, and with exactly C cases open every slot idles while its case works
         between calls, and the run ends on a long tail of the last cases to start."""
-        if self.workers > 1:
-            return 2 * self.workers
         if not self.engine.offline:
             return OPEN_CASES_PER_SLOT * self.settings.concurrency
+        if self.workers > 1:
+            return 2 * self.workers
         return self.settings.concurrency
 
     @asynccontextmanager
@@ -335,13 +363,8 @@ class Generation(CaseRun[CasePlan]):
         if self.engine.offline:
             yield
             return
-        path = self.settings.out_dir / CHECKPOINTS
-        try:
-            async with sqlite_checkpointer(path) as saver:
-                self.factory.use_checkpointer(saver)
-                yield
-        except sqlite3.DatabaseError as exc:
-            raise DamagedFileError(path, exc) from None
+        async with checkpointed(self.factory, self.settings.out_dir / CHECKPOINTS):
+            yield
 
     @contextmanager
     def _pool(self) -> Iterator[ProcessPoolExecutor | None]:
@@ -353,7 +376,7 @@ class Generation(CaseRun[CasePlan]):
         pool = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=_follow_parent,
+            initializer=follow_parent,
             initargs=(os.getpid(),),
         )
         try:

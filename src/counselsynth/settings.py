@@ -23,11 +23,12 @@ class RunSettings:
     limit: int | None = None
     max_revisions: int = 2
     concurrency: int = 8
-    workers: int = 0  # 0: one per core for the offline engine
+    workers: int = 0  # 0: one per core for the offline engine, one process for an LLM engine
     shard: tuple[int, int] | None = None  # (i, n): this machine's share of the personas
     resume: bool = False  # require an existing run to continue
     language: str | None = None  # native generation in this language, with localized personas
     each_framework: bool = False  # one case per persona and framework (of the list, or every one)
+    ray: str | None = None  # a Ray cluster's address, or "local": run the cases on Ray actors
 
 
 def default_of(name: str) -> Any:

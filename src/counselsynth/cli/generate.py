@@ -59,7 +59,19 @@ def generate(
             help=_shows_default("LLM requests in flight at once (offline: cases).", "concurrency"),
         ),
     ] = None,
-    workers: Annotated[int, Opt(min=0, max=64, help="Offline engine processes; 0 = one per core.")] = 0,
+    workers: Annotated[
+        int,
+        Opt(
+            min=0,
+            max=64,
+            help="Processes (with --ray: actors). Offline: 0 = one per core. With a model: N processes share "
+            "--concurrency; 0 = one (with --ray: one per cluster CPU).",
+        ),
+    ] = 0,
+    ray: Annotated[
+        str | None,
+        Opt(help="Run on Ray: a cluster address (ray://host:10001, auto) or 'local'. Needs the 'ray' extra."),
+    ] = None,
     language: Annotated[
         str | None,
         Opt(help="Generate in this language (e.g. sw) with localized personas; see `augment --list-languages`."),
@@ -124,7 +136,7 @@ def generate(
     loaded = load_personas(personas, catalog.frameworks, collect=skip_invalid)
     for problem in loaded.problems:
         say_error(problem, "skipped")
-    settings = run_config.run_settings(out_dir, workers=workers, shard=_parse_shard(shard), resume=resume)
+    settings = run_config.run_settings(out_dir, workers=workers, shard=_parse_shard(shard), resume=resume, ray=ray)
     engine = build_engine(run_config, out_dir)
     engine.preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
