@@ -138,6 +138,10 @@ def generate(
         say_error(problem, "skipped")
     settings = run_config.run_settings(out_dir, workers=workers, shard=_parse_shard(shard), resume=resume, ray=ray)
     engine = build_engine(run_config, out_dir)
+    if ray is not None:
+        from counselsynth.scaleout.ray_actors import require_ray
+
+        require_ray(engine)  # before the endpoint is checked: a missing extra is the first thing to fix
     engine.preflight()
     generation = Generation(loaded, catalog, PromptLibrary(prompts_dir or []), engine, settings)
     generation.failure_budget = budget

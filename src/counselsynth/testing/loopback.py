@@ -81,6 +81,11 @@ class LoopbackStats:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # A client opening hundreds of connections at once (--concurrency 256) overflows the default
+    # listen backlog of 5: the kernel drops the extra SYNs and the client resends them after 1, 3,
+    # 7 ... seconds, which a real inference server's larger backlog never costs.
+    request_queue_size = 1024
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gives up on a request (a cancelled run, a timeout) closes its socket
         # mid-answer; that is the client's business, not a server error worth a traceback.
