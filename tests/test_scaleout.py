@@ -199,3 +199,55 @@ def test_ray_without_the_extra_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "error: --ray needs the 'ray' extra: pip install 'counselsynth[ray]'"
     ], done.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    return found
+
+
+def test_a_worker_that_dies_stops_the_run_which_then_resumes(tmp_path: Path) -> None:
+    personas = _personas(tmp_path, 6)
+    out = tmp_path / "run"
+    with LoopbackServer(LoopbackConfig(latency=0.02)) as server:
+        command = _command(personas, out, server.base_url, "--workers", "2")
+        env = {**os.environ, KEY_ENV: SECRET}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while not _open_threads(out) and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[1]
+            time.sleep(0.05)
+        workers = _children(process.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 1
+        lines = stderr.strip().splitlines()
+        assert lines[-1].startswith("error: worker process ") and "repeat the command to resume" in lines[-1], stderr
+        assert "Traceback" not in stderr
+        assert read_manifest(out).status == "interrupted"
+        assert _gone(workers[1]), "the other worker outlived the run"
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert finished.returncode == 0, finished.stderr
+        assert server.stats.unexpected == []
+    assert read_manifest(out).status == "complete"
+    assert [json.loads(line)["persona_id"] for line in _lines(out)] == [f"s{i}" for i in range(6)]
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False

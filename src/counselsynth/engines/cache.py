@@ -15,6 +15,8 @@ from typing import Any
 from counselsynth.errors import DamagedFileError
 from counselsynth.redaction import mask
 
+BUSY_SECONDS = 60.0
+
 
 def request_key(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -46,7 +48,8 @@ class ResponseCache:
         # Opened on first use, so a run refused for bad input leaves no folder behind.
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # Shared by the workers of a scaled-out run: wait out another writer's commit.
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_SECONDS)
             db.execute("PRAGMA journal_mode=WAL")
             # A lost last entry after power loss only costs one repeated call; an fsync per reply
             # would cost milliseconds of every call.

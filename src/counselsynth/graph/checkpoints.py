@@ -41,6 +41,7 @@ _OPTIONS = (
     | ormsgpack.OPT_PASSTHROUGH_UUID
     | ormsgpack.OPT_REPLACE_SURROGATES
 )
+BUSY_SECONDS = 60.0
 _OURS = frozenset(getattr(models, name) for name in STATE_MODELS)
 
 
@@ -77,7 +78,9 @@ class CheckpointSerializer(JsonPlusSerializer):
 
 @asynccontextmanager
 async def sqlite_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
-    async with aiosqlite.connect(str(path)) as connection:
+    # Several workers of one run (see scaleout) write this file: a writer waits for another's
+    # commit rather than failing after SQLite's default 5 s under a heavily loaded machine.
+    async with aiosqlite.connect(str(path), timeout=BUSY_SECONDS) as connection:
         # WAL with synchronous=NORMAL: a commit survives kill -9 at once and a power loss once
         # the WAL is synced; an fsync per step would queue every case behind the disk.
         await connection.execute("PRAGMA journal_mode=WAL")

@@ -6,7 +6,8 @@ awaits its result, so finished cases stream back one by one; the driver alone wr
 folder. Actors checkpoint into the run folder's `checkpoints.sqlite`, which therefore has to be
 on storage every node reaches: a case resumed after a restart may land on any actor, on any node.
 
-`local` starts a Ray instance on this machine (with one CPU per actor) and stops it at the end;
+`local` starts a Ray instance on this machine (one CPU per actor; one actor per core unless
+`--workers` says otherwise) and stops it at the end;
 an address joins a running cluster, whose nodes need counselsynth installed (or a runtime_env
 that installs it) and the model's API key variable set.
 """
@@ -14,6 +15,7 @@ that installs it) and the model's API key variable set.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -81,7 +83,7 @@ class RayDispatcher(Dispatcher):
         import ray
 
         if self.address == LOCAL:
-            wanted = self._asked or 2
+            wanted = self._asked or os.cpu_count() or 1
             # One CPU per actor, and no dashboard: `local` is for tests and for one machine.
             ray.init(num_cpus=wanted, include_dashboard=False, log_to_driver=False, configure_logging=False)
             self._started_here = True

@@ -20,7 +20,7 @@ from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import CounselsynthError, InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.prompts import PromptLibrary
-from counselsynth.runloop import Totals
+from counselsynth.runloop import Totals, frozen_heap
 from counselsynth.runner import CaseFactory, CasePlan, checkpointed
 from counselsynth.settings import RunSettings
 
@@ -97,8 +97,11 @@ class CaseWorker:
     async def opened(self) -> AsyncIterator[None]:
         """Checkpoints in the run folder, shared by every worker: a case resumed after a restart
         may land on any worker, and finds its last step there (see README, "Scaling out")."""
+        # Frozen as in the driver (see runloop.frozen_heap): a full collection over litellm's
+        # tables would stall every response this worker is waiting for.
         async with checkpointed(self.factory, self.checkpoints):
-            yield
+            with frozen_heap():
+                yield
 
     def counters(self) -> Counters:
         engine = self.engine
