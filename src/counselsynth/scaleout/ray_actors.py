@@ -88,7 +88,10 @@ class RayDispatcher(Dispatcher):
             ray.init(num_cpus=wanted, include_dashboard=False, log_to_driver=False, configure_logging=False)
             self._started_here = True
         else:
-            ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise InputError(f"--ray {self.address}: no Ray cluster there ({exc})") from None
             wanted = self._asked or int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.workers = max(1, min(wanted, self.spec.settings.concurrency))
         actor_class = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(CaseActor)
