@@ -65,7 +65,7 @@ def verify(ctx: CaseContext, turns: Sequence[Turn], checks: Sequence[Any], revis
     if ctx.engine.offline:
         return Verification(list(turns), [], None, [])
     resources = ctx.safety.resources_for(ctx.language)
-    verdicts: dict[int, tuple[bool | None, TurnVerdict | None]] = {}
+    verdicts: dict[int, tuple[bool | None, TurnVerdict | None, bool | None]] = {}
     counselor = [i for i, t in enumerate(turns) if t.speaker == "counselor"]
     for number, position in enumerate(counselor):
         turn = turns[position]
@@ -74,12 +74,12 @@ def verify(ctx: CaseContext, turns: Sequence[Turn], checks: Sequence[Any], revis
         check: TurnVerdict | None = checks[number] if number < len(checks) else None
         in_text = performs_step(code, turn.text, ctx.language, resources)
         verdict = False if in_text is False else (check.performs_code if check is not None else None)
-        verdicts[position] = (verdict, check)
+        verdicts[position] = (verdict, check, in_text)
     mismatched = [n + 1 for n, position in enumerate(counselor) if verdicts[position][0] is False]
     action = _action(ctx, revision) if mismatched else None
     out = list(turns)
     notes = []
-    for position, (verdict, check) in verdicts.items():
+    for position, (verdict, check, in_text) in verdicts.items():
         turn = turns[position]
         relabel = action == "relabel" and verdict is False and check is not None
         if relabel and check is not None and check.actual_code != turn.annotations.code:
@@ -87,7 +87,10 @@ def verify(ctx: CaseContext, turns: Sequence[Turn], checks: Sequence[Any], revis
         else:
             out[position] = turn.annotated(turn.annotations.model_copy(update={"verified": verdict}))
         if verdict is False:
-            read = f"reads as {check.actual_code}" if check is not None else "fails the safety text check"
+            # A verdict of False comes from the text check or, failing that, from the critic.
+            read = "its text lacks what the step needs" if in_text is False or check is None else ""
+            if not read and check is not None:
+                read = f"reads as {check.actual_code}"
             notes.append(f"counselor turn {counselor.index(position) + 1} is coded {turn.annotations.code} but {read}")
     return Verification(out, mismatched, action, notes)
 
