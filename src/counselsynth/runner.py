@@ -14,22 +14,20 @@ import hashlib
 import multiprocessing
 import os
 import random
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
 from counselsynth.engines.base import Engine
-from counselsynth.errors import DamagedFileError, InputError
+from counselsynth.errors import InputError
 from counselsynth.frameworks import FrameworkCatalog
 from counselsynth.graph import CaseContext, CaseState, build_graph
 from counselsynth.graph.build import GRAPH_REVISION
-from counselsynth.graph.checkpoints import sqlite_checkpointer
+from counselsynth.graph.checkpoints import checkpoint_file
 from counselsynth.languages import primary_subtag
 from counselsynth.models import GENERATION_AGENTS, Case, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
@@ -37,6 +35,7 @@ from counselsynth.personas.localize import localize
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
+from counselsynth.safety_text import check_available, risk_lexicon_path
 from counselsynth.scaleout.parentwatch import follow_parent
 from counselsynth.settings import AUTO, RunSettings
 
@@ -147,6 +146,7 @@ class CaseFactory:
             language=language,
             sessions=self.settings.sessions,
             max_revisions=self.settings.max_revisions,
+            on_mismatch=self.settings.on_mismatch,
         )
         thread = f"{plan.case_id}@graph{GRAPH_REVISION}"
         config: RunnableConfig = {
@@ -186,17 +186,6 @@ class CaseFactory:
             usage=state["usage"],
             warnings=warnings,
         )
-
-
-@asynccontextmanager
-async def checkpointed(factory: CaseFactory, path: Path) -> AsyncIterator[None]:
-    """`factory` checkpoints every step in the SQLite file at `path` while the block runs."""
-    try:
-        async with sqlite_checkpointer(path) as saver:
-            factory.use_checkpointer(saver)
-            yield
-    except sqlite3.DatabaseError as exc:
-        raise DamagedFileError(path, exc) from None
 
 
 # Set in the parent before worker processes fork, so children inherit it without pickling.
@@ -277,6 +266,7 @@ class Generation(CaseRun[CasePlan]):
             "language": settings.language,
             # Only when set, so that the fingerprints of runs made before the option still match.
             **({"each_framework": True} if settings.each_framework else {}),
+            **({"on_mismatch": settings.on_mismatch} if settings.on_mismatch != "regenerate" else {}),
             "engine": self.engine.name,
             "models": {a: self.engine.model_for(a) for a in GENERATION_AGENTS},
             # Contents, not paths: the same files given by another path are the same run.
@@ -304,8 +294,18 @@ class Generation(CaseRun[CasePlan]):
             planned_cases=[plan.case_id for plan in self.plans],
             executor=self._dispatcher.report() if self._dispatcher else {"kind": "in-process", "workers": self.workers},
             skipped=[str(p) for p in self.personas.problems],
+            warnings=self._unchecked_languages(),
             **extra,
         )
+
+    def _unchecked_languages(self) -> list[str]:
+        languages = sorted({self.engine.text_language(plan.persona.language) for plan in self.plans})
+        return [
+            f"risk_assessment in '{language}' is judged by the critic alone: "
+            f"{risk_lexicon_path().name} has no risk-question patterns for it"
+            for language in languages
+            if not check_available("risk_assessment", language)
+        ]
 
     def case_id(self, plan: CasePlan) -> str:
         return plan.case_id
@@ -363,7 +363,8 @@ class Generation(CaseRun[CasePlan]):
         if self.engine.offline:
             yield
             return
-        async with checkpointed(self.factory, self.settings.out_dir / CHECKPOINTS):
+        async with checkpoint_file(self.settings.out_dir / CHECKPOINTS) as saver:
+            self.factory.use_checkpointer(saver)
             yield
 
     @contextmanager

@@ -10,6 +10,7 @@ own extension code for pydantic models, so LangGraph's loader reads them back un
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 
 from counselsynth import models
+from counselsynth.errors import DamagedFileError
 from counselsynth.models import Turn
 from counselsynth.redaction import mask
 
@@ -88,3 +90,13 @@ async def sqlite_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
         saver = AsyncSqliteSaver(connection, serde=CheckpointSerializer())
         await saver.setup()
         yield saver
+
+
+@asynccontextmanager
+async def checkpoint_file(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """The run folder's checkpointer; a damaged file becomes one error that names it."""
+    try:
+        async with sqlite_checkpointer(path) as saver:
+            yield saver
+    except sqlite3.DatabaseError as exc:
+        raise DamagedFileError(path, exc) from None

@@ -19,9 +19,10 @@ from counselsynth.engines.gateway import GatewayConfig
 from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import CounselsynthError, InputError
 from counselsynth.frameworks import FrameworkCatalog
+from counselsynth.graph.checkpoints import checkpoint_file
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import Totals, frozen_heap
-from counselsynth.runner import CaseFactory, CasePlan, checkpointed
+from counselsynth.runner import CaseFactory, CasePlan
 from counselsynth.settings import RunSettings
 
 
@@ -99,7 +100,8 @@ class CaseWorker:
         may land on any worker, and finds its last step there (see README, "Scaling out")."""
         # Frozen as in the driver (see runloop.frozen_heap): a full collection over litellm's
         # tables would stall every response this worker is waiting for.
-        async with checkpointed(self.factory, self.checkpoints):
+        async with checkpoint_file(self.checkpoints) as saver:
+            self.factory.use_checkpointer(saver)
             with frozen_heap():
                 yield
 
