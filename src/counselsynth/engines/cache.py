@@ -58,6 +58,12 @@ class ResponseCache:
             self._connection = db
         return self._connection
 
+    def prepare(self) -> None:
+        """Create the file and its table now (the driver of a scaled-out run does, so that its
+        workers only ever read the schema when they open the file together)."""
+        with self._guard():
+            pass
+
     def get(self, key: str) -> dict[str, Any] | None:
         with self._guard() as db:
             row = db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from counselsynth.engines.cache import ResponseCache
+from counselsynth.graph.checkpoints import checkpoint_file
 from counselsynth.runloop import Totals
 from counselsynth.runner import CasePlan
 from counselsynth.scaleout.worker import Counters, Outcome, WorkerSpec
@@ -50,6 +52,7 @@ class Dispatcher(ABC):
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
+        await self._prepare_files()
         try:
             await self._start()
             self._slots = slot_shares(self.spec.settings.concurrency, self.workers)
@@ -57,6 +60,17 @@ class Dispatcher(ABC):
             yield
         finally:
             await self._stop()
+
+    async def _prepare_files(self) -> None:
+        """Create the run's shared SQLite files (schema, WAL mode) here, once: workers that all
+        create them at the same moment race on SQLite's schema changes, which the busy timeout
+        does not cover, and a lost race would stop the run."""
+        async with checkpoint_file(self.spec.checkpoints):
+            pass
+        if self.spec.cache is not None:
+            cache = ResponseCache(self.spec.cache)
+            cache.prepare()
+            cache.close()
 
     async def run(self, plan: CasePlan) -> tuple[str, Totals]:
         worker = min(range(self.workers), key=lambda index: self._in_flight[index] / self._slots[index])
