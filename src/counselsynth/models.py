@@ -37,6 +37,7 @@ from counselsynth.vocabulary import (
     GENERATION_AGENTS,
     ID_PATTERN,
     LANGUAGE_PATTERN,
+    LENGTH_FLAG,
     MI_ADHERENT,
     MI_NON_ADHERENT,
     MITI_BEHAVIOURS,
@@ -67,6 +68,7 @@ from counselsynth.vocabulary import (
 # The vocabularies, persona and framework records live in their own modules; this is the one
 # import path for every record type.
 __all__ = [
+    "LENGTH_FLAG",
     "SESSION_GATES",
     "TURN_GATES",
     "in_table_order",

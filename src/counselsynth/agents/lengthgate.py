@@ -17,11 +17,10 @@ from pydantic import BaseModel, Field
 from counselsynth.datafiles import load_one
 from counselsynth.engines.base import Reply, Request, T
 from counselsynth.graph.context import CaseContext
-from counselsynth.models import Strict
+from counselsynth.models import LENGTH_FLAG, Strict
 from counselsynth.wordcount import word_count
 
 SETTINGS_FILE = Path(__file__).parent / "length_gate.yaml"
-LENGTH_FLAG = "length"
 
 
 class GateSettings(Strict):

@@ -176,8 +176,9 @@ def _counselor(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]
 def _short(lines: Sequence[str], fallback: Sequence[str], target: int, slots: _Slots) -> str:
     for pool in (lines, fallback):
         fitting = [line for line in pool if word_count(line) <= target and not slot_names(line)]
-        if fitting:
-            return slots.rng.choice(fitting)
+        exact = [line for line in fitting if word_count(line) == target]
+        if exact or fitting:
+            return slots.rng.choice(exact or fitting)
     return clip_words(_fill(slots.rng.choice(list(lines)), slots), target, slots.bank.get("sentence_end", "."))
 
 
@@ -213,12 +214,10 @@ def _client(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
         text, valence = _fill(rng.choice(lines["safety_answer"][safety_step]), slots), "neutral"
         events = ["suicidal_ideation"] if safety_step == "risk_assessment" else []
     elif target <= SHORT_WORDS:
-        # "Yeah.", "Mm-hmm.": neutral talk is mostly backchannels; change and sustain talk keep
-        # their own shortest lines where the phrasebank has them.
-        own = lines[valence] if valence != "neutral" else []
-        text = (
-            _short(own, lines["backchannel"], target, slots) if own else _short(lines["backchannel"], [], target, slots)
-        )
+        # "Yeah.", "Mm-hmm.": neutral talk is mostly backchannels; change and sustain talk have
+        # their own short lines where the phrasebank has them.
+        own = lines.get("short", {}).get(valence, []) if valence != "neutral" else lines["backchannel"]
+        text = _short(own, lines["backchannel"], target, slots)
     else:
         first = _fill(rng.choice(lines[context["opening"]]), slots) if context.get("opening") else None
         text = first or _say(lines[valence], slots, context["recent"])
