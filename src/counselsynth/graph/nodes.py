@@ -84,8 +84,8 @@ def _goes_on(ctx: CaseContext, state: CaseState, speaker: Speaker) -> bool:
 async def critique(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     ctx = runtime.context
     reply = await ctx.engine.complete(critic.request(ctx, state))
-    verdict = critic.critique(ctx, state, reply)
-    return {"critiques": [*state.get("critiques", []), verdict], "usage": {"critic": reply.usage}}
+    verdict, turns = critic.critique(ctx, state, reply)
+    return {"critiques": [*state.get("critiques", []), verdict], "turns": turns, "usage": {"critic": reply.usage}}
 
 
 async def revise(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
