@@ -112,11 +112,15 @@ def test_hf_export_loads_back_offline_with_rows_splits_and_features(
         "phase": None,
         "miti": None,
         "safety_step": False,
+        "verified": None,
+        "intended_code": None,
         "talk_type": None,
         "valence": None,
         "emotion": None,
         "emotion_intensity": None,
         "safety_events": [],
+        "target_words": None,
+        "flags": [],
     }
     assert row["annotations"][1] == row["annotations"][0] | {"speaker": "opener"}
     for turn, notes in zip(session.turns, row["annotations"][2:], strict=True):

@@ -40,11 +40,15 @@ ANNOTATION = {
     "phase": Value("string"),
     "miti": Value("string"),
     "safety_step": Value("bool"),
+    "verified": Value("bool"),
+    "intended_code": Value("string"),
     "talk_type": Value("string"),
     "valence": Value("string"),
     "emotion": Value("string"),
     "emotion_intensity": Value("int8"),
     "safety_events": [Value("string")],
+    "target_words": Value("int32"),
+    "flags": [Value("string")],
 }
 ROW_FEATURES = Features(
     {
@@ -113,11 +117,15 @@ SYSTEM_ANNOTATION: dict[str, Any] = {
     "phase": None,
     "miti": None,
     "safety_step": False,
+    "verified": None,
+    "intended_code": None,
     "talk_type": None,
     "valence": None,
     "emotion": None,
     "emotion_intensity": None,
     "safety_events": [],
+    "target_words": None,
+    "flags": [],
 }
 
 
@@ -149,11 +157,15 @@ def _annotation(turn: Turn) -> dict[str, Any]:
         "phase": notes.phase,
         "miti": notes.miti,
         "safety_step": notes.safety_step,
+        "verified": notes.verified,
+        "intended_code": notes.intended_code,
         "talk_type": notes.talk_type,
         "valence": notes.valence,
         "emotion": notes.emotion,
         "emotion_intensity": notes.emotion_intensity,
         "safety_events": list(notes.safety_events),
+        "target_words": notes.target_words,
+        "flags": list(notes.flags),
     }
 
 

@@ -32,6 +32,7 @@ from counselsynth.languages import catalogue
 
 SCHEMAS = ("TurnTranslation", "BackTranslation")
 CORRUPTIONS = ("script", "english", "drop", "annotation", "untranslated", "drift")
+ENGLISH_MIN_CHARS = 60
 TARGET = re.compile(r"^Target language: [^\n(]*\((\w+)\)", re.MULTILINE)
 
 
@@ -73,7 +74,9 @@ class TranslationDouble:
         elif kind == "script":
             reply["text"] = self._translate(source_text, "ru", rng)
         elif kind == "english":
-            reply["text"] = _salad(vocabulary()["en"], len(source_text), rng)
+            # Long enough for the language gate to identify (it skips turns under 40 letters, such
+            # as "Mm-hmm."), so that this corruption is caught by that gate, not by chance later.
+            reply["text"] = _salad(vocabulary()["en"], max(len(source_text), ENGLISH_MIN_CHARS), rng)
         elif kind == "drop":
             reply["text"] = ""
         elif kind == "annotation":
