@@ -435,9 +435,12 @@ def test_a_model_that_ignores_lengths_is_reasked_once_then_flagged(tmp_path: Pat
     for case in cases:
         for turn in (t for s in case.sessions for t in s.turns):
             notes = turn.annotations
-            far = too_long(turn.text, notes.target_words) and not notes.safety_step
-            assert (LENGTH_FLAG in notes.flags) == far, (turn.text, notes)
-            flagged += far
+            far = too_long(turn.text, notes.target_words)
+            if turn.speaker == "counselor" and not notes.safety_step:
+                assert (LENGTH_FLAG in notes.flags) == far, (turn.text, notes)
+            else:  # safety steps, disclosures and answers to safety steps are never cut back
+                assert LENGTH_FLAG not in notes.flags or far
+            flagged += LENGTH_FLAG in notes.flags
         counselor_turns = sum(t.speaker == "counselor" for s in case.sessions for t in s.turns)
         usage = case.usage["counselor"]
         # One call per counselor turn plus the counted re-asks (a flagged turn was re-asked first).

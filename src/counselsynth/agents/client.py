@@ -6,6 +6,7 @@ import random
 
 from pydantic import BaseModel, Field
 
+from counselsynth.agents.lengthgate import SAFETY_MIN_WORDS
 from counselsynth.agents.requests import build_request, history_messages, recent_texts
 from counselsynth.agents.safety import disclosed
 from counselsynth.engines.base import Reply, Request
@@ -38,6 +39,8 @@ def request(ctx: CaseContext, state: CaseState) -> Request[ClientReply]:
     )
     talk = ctx.framework.client_code_for(valence)
     target = ctx.form.client_words(valence, random.Random(ctx.seed_for("client_length", state_key(state))))
+    if disclose or code.safety_step:
+        target = max(target, SAFETY_MIN_WORDS)
     return build_request(
         ctx,
         state,

@@ -7,6 +7,7 @@ import random
 
 from pydantic import BaseModel, Field
 
+from counselsynth.agents.lengthgate import SAFETY_MIN_WORDS
 from counselsynth.agents.requests import build_request, history_messages, recent_texts
 from counselsynth.agents.safety import disclosed, missing_steps
 from counselsynth.engines.base import Reply, Request
@@ -18,8 +19,6 @@ from counselsynth.models import StrategyCode, Turn, TurnAnnotations
 REVISION_BOOST = 1.8
 # Rapport first: without a disclosure, the protocol starts at the counselor's third turn.
 SAFETY_START_TURN = 2
-# A safety step names resources or asks about suicide directly: it is never planned as a backchannel.
-SAFETY_MIN_WORDS = 12
 
 
 class CounselorReply(BaseModel):

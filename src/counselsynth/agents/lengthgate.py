@@ -21,6 +21,9 @@ from counselsynth.models import LENGTH_FLAG, Strict
 from counselsynth.wordcount import word_count
 
 SETTINGS_FILE = Path(__file__).parent / "length_gate.yaml"
+# A safety step, a disclosure and an answer to a safety step say what they must: they are asked
+# for at least this many words, never planned as a backchannel, and never cut back by the gate.
+SAFETY_MIN_WORDS = 12
 
 
 class GateSettings(Strict):

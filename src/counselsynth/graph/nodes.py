@@ -69,8 +69,10 @@ async def exchange(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     for _ in range(MAX_RUN):
         now = {**state, "turns": turns}
         ask = client.request(ctx, now)
-        answer, flags = await complete_within(ctx, ask, ask.context["target_words"])
-        turns.append(client.turn(ctx, answer, ask.context["target_words"], flags))
+        target = ask.context["target_words"]
+        protocol = ask.context["disclose"] or ask.context["safety_step"]
+        answer, flags = await complete_within(ctx, ask, None if protocol else target)
+        turns.append(client.turn(ctx, answer, target, flags))
         usage["client"].add(answer.usage)
         if not _goes_on(ctx, {**state, "turns": turns}, "client"):
             break
