@@ -432,11 +432,14 @@ def test_a_model_that_ignores_lengths_is_reasked_once_then_flagged(tmp_path: Pat
     for body in counselor_bodies:  # every counselor instruction, first ask and re-ask, names its target
         assert re.search(r"about \d+ words?\b", body["messages"][-1]["content"]), body["messages"][-1]["content"]
     reasks = flagged = 0
+    catalog = load_catalog()
     for case in cases:
         for turn in (t for s in case.sessions for t in s.turns):
             notes = turn.annotations
             far = too_long(turn.text, notes.target_words)
-            if turn.speaker == "counselor" and not notes.safety_step:
+            # A relabelled turn (--on-mismatch) keeps the code it was asked for in intended_code.
+            asked = catalog.get(case.framework).code(notes.intended_code or notes.code or "") if notes.code else None
+            if turn.speaker == "counselor" and asked is not None and not asked.safety_step:
                 assert (LENGTH_FLAG in notes.flags) == far, (turn.text, notes)
             else:  # safety steps, disclosures and answers to safety steps are never cut back
                 assert LENGTH_FLAG not in notes.flags or far
