@@ -114,9 +114,6 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "segment": '{"turn": 1, "speaker": "client", "code": "change_talk", "text": "Hello."}',
         "reasons": "the translation is empty",
         "number": 1,
-        # the critic's per-turn verification
-        "verify_turns": True,
-        "codes": framework.codes,
         # the turn-length instruction and the length gate's re-ask
         "target_words": 16,
         "words_said": 80,
