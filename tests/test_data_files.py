@@ -114,6 +114,9 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "segment": '{"turn": 1, "speaker": "client", "code": "change_talk", "text": "Hello."}',
         "reasons": "the translation is empty",
         "number": 1,
+        # the turn-length instruction and the length gate's re-ask
+        "target_words": 16,
+        "words_said": 80,
     }
 
 

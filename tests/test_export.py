@@ -71,9 +71,15 @@ def parquet_files(out: Path) -> dict[str, list[str]]:
 
 def expected_messages(case: Case, index: int) -> list[dict[str, str]]:
     """The session's turns as messages, user first (--first-role user, the default): a session the
-    counselor opens gets the opener first. Generated sessions strictly alternate, so nothing is joined."""
+    counselor opens gets the opener first. A run of one speaker's turns (a split utterance, as
+    the turn form plans them now and then) is one message, its turns joined by a blank line."""
     session = next(s for s in case.sessions if s.index == index)
-    messages = [{"role": ROLE[t.speaker], "content": t.text} for t in session.turns]
+    messages: list[dict[str, str]] = []
+    for turn in session.turns:
+        if messages and messages[-1]["role"] == ROLE[turn.speaker]:
+            messages[-1]["content"] += "\n\n" + turn.text
+        else:
+            messages.append({"role": ROLE[turn.speaker], "content": turn.text})
     if messages[0]["role"] == "assistant":
         messages.insert(0, {"role": "user", "content": f"[Session {index} of {len(case.sessions)} begins.]"})
     return messages
@@ -119,6 +125,8 @@ def test_hf_export_loads_back_offline_with_rows_splits_and_features(
         "emotion": None,
         "emotion_intensity": None,
         "safety_events": [],
+        "target_words": None,
+        "flags": [],
     }
     assert row["annotations"][1] == row["annotations"][0] | {"speaker": "opener"}
     for turn, notes in zip(session.turns, row["annotations"][2:], strict=True):

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -23,10 +24,11 @@ import pytest
 import yaml
 from conftest import persona_record, run_cli, write_personas
 
+from counselsynth.agents.lengthgate import too_long
 from counselsynth.corpus import read_manifest
 from counselsynth.engines.ratelimit import RateLimiter
 from counselsynth.frameworks import load_catalog
-from counselsynth.models import Case
+from counselsynth.models import LENGTH_FLAG, Case
 from counselsynth.personas import load_personas
 from counselsynth.prompts import PromptLibrary
 from counselsynth.redaction import redact
@@ -417,3 +419,40 @@ def test_a_run_killed_with_finished_and_half_done_cases_redoes_only_what_was_los
     # Every answer given before the kill is accounted for, but at most the one request in flight
     # (concurrency 1) whose answer the killed process never read.
     assert answered_before - kept_calls - restored - hits in (0, 1)
+
+
+def test_a_model_that_ignores_lengths_is_reasked_once_then_flagged(tmp_path: Path, personas: Path) -> None:
+    # Every string about 80 words, whatever length is asked for: the model of a strong LLM that
+    # reads "a short turn" as a paragraph.
+    with LoopbackServer(LoopbackConfig(words=80), keep_bodies=True) as server:
+        _, cases = run_llm(personas, tmp_path / "run", server.base_url, max_revisions=0, sessions=1)
+    assert server.stats.unexpected == []
+    counselor_bodies = [b for b in server.stats.bodies if b["messages"][0]["content"].startswith("You are a counselor")]
+    assert counselor_bodies
+    for body in counselor_bodies:  # every counselor instruction, first ask and re-ask, names its target
+        assert re.search(r"about \d+ words?\b", body["messages"][-1]["content"]), body["messages"][-1]["content"]
+    reasks = flagged = 0
+    catalog = load_catalog()
+    for case in cases:
+        for turn in (t for s in case.sessions for t in s.turns):
+            notes = turn.annotations
+            far = too_long(turn.text, notes.target_words)
+            # A relabelled turn (--on-mismatch) keeps the code it was asked for in intended_code.
+            asked = catalog.get(case.framework).code(notes.intended_code or notes.code or "") if notes.code else None
+            if turn.speaker == "counselor" and asked is not None and not asked.safety_step:
+                assert (LENGTH_FLAG in notes.flags) == far, (turn.text, notes)
+            else:  # safety steps, disclosures and answers to safety steps are never cut back
+                assert LENGTH_FLAG not in notes.flags or far
+            flagged += LENGTH_FLAG in notes.flags
+        counselor_turns = sum(t.speaker == "counselor" for s in case.sessions for t in s.turns)
+        usage = case.usage["counselor"]
+        # One call per counselor turn plus the counted re-asks (a flagged turn was re-asked first).
+        assert usage.calls == counselor_turns + usage.length_reasks
+        assert usage.length_reasks >= sum(
+            LENGTH_FLAG in t.annotations.flags for s in case.sessions for t in s.turns if t.speaker == "counselor"
+        )
+        reasks += usage.length_reasks + case.usage["client"].length_reasks
+    assert flagged > 0 and reasks >= flagged
+    manifest = read_manifest(tmp_path / "run")
+    assert manifest.counts["length_reasks"] == reasks and manifest.counts["length_flagged"] == flagged
+    assert manifest.usage["total"].calls == server.stats.completions

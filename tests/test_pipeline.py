@@ -17,6 +17,7 @@ from counselsynth.graph.build import route_after_critique, route_after_exchange,
 from counselsynth.models import Critique, Persona, Turn, TurnAnnotations
 from counselsynth.policy import load_policy
 from counselsynth.prompts import PromptLibrary
+from counselsynth.turnform import load_form
 
 
 def test_shipped_personas_generate_complete_annotated_cases(tmp_path: Path, catalog: FrameworkCatalog) -> None:
@@ -109,6 +110,7 @@ def _context(persona: Persona, framework: str = "mi", max_revisions: int = 2) ->
         framework=catalog.get(framework),
         safety=catalog.safety,
         policy=load_policy(catalog.get(framework), catalog.folders),
+        form=load_form(framework, catalog.folders),
         prompts=PromptLibrary(),
         engine=OfflineEngine(),
         language="en",

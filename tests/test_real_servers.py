@@ -154,7 +154,7 @@ def test_replies_that_break_every_schema_fail_their_cases_not_the_run(tmp_path: 
 def test_rerunning_the_command_retries_only_the_failed_cases(tmp_path: Path) -> None:
     source = personas(tmp_path, 6)
     out = tmp_path / "run"
-    with LoopbackServer(LoopbackConfig(break_schema=0.02, seed=1)) as server:
+    with LoopbackServer(LoopbackConfig(break_schema=0.005, seed=1)) as server:
         code, text = generate(source, out, server.base_url, max_repairs=0, max_failures="6")
     assert code == 3, text
     failed = {r["case_id"] for r in failures(out)}
@@ -264,7 +264,7 @@ def test_augment_fails_the_cases_it_cannot_translate_and_goes_on(tmp_path: Path)
 def test_export_takes_the_complete_cases_and_its_card_says_what_failed(tmp_path: Path) -> None:
     source = personas(tmp_path, 6)
     out = tmp_path / "run"
-    with LoopbackServer(LoopbackConfig(break_schema=0.02, seed=1)) as server:
+    with LoopbackServer(LoopbackConfig(break_schema=0.005, seed=1)) as server:
         code, _ = generate(source, out, server.base_url, max_repairs=0, max_failures="6")
     assert code == 3
     failed = len(failures(out))

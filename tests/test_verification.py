@@ -19,6 +19,7 @@ from counselsynth.models import Case, OnMismatch, Persona, Turn, TurnAnnotations
 from counselsynth.policy import load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.testing.loopback import LoopbackConfig, LoopbackServer
+from counselsynth.turnform import load_form
 
 EN = load_catalog().safety.resources_for("en")
 SAFE_REPLIES = {
@@ -38,6 +39,7 @@ def _context(on_mismatch: OnMismatch = "regenerate", offline: bool = False, max_
         framework=catalog.get("mi"),
         safety=catalog.safety,
         policy=load_policy(catalog.get("mi"), catalog.folders),
+        form=load_form("mi", catalog.folders),
         prompts=PromptLibrary(),
         engine=engine,
         language="en",

@@ -37,6 +37,7 @@ from counselsynth.vocabulary import (
     GENERATION_AGENTS,
     ID_PATTERN,
     LANGUAGE_PATTERN,
+    LENGTH_FLAG,
     MI_ADHERENT,
     MI_NON_ADHERENT,
     MITI_BEHAVIOURS,
@@ -68,6 +69,7 @@ from counselsynth.vocabulary import (
 # The vocabularies, persona and framework records live in their own modules; this is the one
 # import path for every record type.
 __all__ = [
+    "LENGTH_FLAG",
     "SESSION_GATES",
     "TURN_GATES",
     "in_table_order",
@@ -140,8 +142,10 @@ class Usage(Strict):
     repairs: int = Field(default=0, description="invalid replies re-asked")
     first_try: int = Field(default=0, description="replies valid as the model first wrote them")
     fixed: int = Field(default=0, description="replies accepted after an unambiguous repair (see Provenance.repairs)")
+    length_reasks: int = Field(default=0, description="schema-valid replies re-asked for being far too long")
 
     def add(self, other: Usage) -> None:
+        self.length_reasks += other.length_reasks
         self.first_try += other.first_try
         self.fixed += other.fixed
         self.calls += other.calls
@@ -195,6 +199,10 @@ class TurnAnnotations(Strict):
     emotion: Emotion | None = None
     emotion_intensity: int | None = Field(default=None, ge=1, le=5)
     safety_events: list[SafetyEvent] = Field(default_factory=list)
+    # both speakers: the length the turn was asked to have (drawn from the framework's turn form;
+    # None for safety steps and converted corpora), and the checks it still failed ("length")
+    target_words: int | None = Field(default=None, ge=1)
+    flags: list[str] = Field(default_factory=list)
 
 
 class Turn(Strict):
@@ -359,6 +367,7 @@ class RunManifest(Strict):
     framework_hashes: dict[str, str]
     prompt_hashes: dict[str, str]
     policy_hashes: dict[str, str]
+    form_hashes: dict[str, str] = Field(default_factory=dict, description="turn-form files by framework")
     counts: dict[str, int] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     usage: dict[str, Usage] = Field(default_factory=dict)

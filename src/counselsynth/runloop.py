@@ -40,7 +40,7 @@ from counselsynth.corpus import (
 from counselsynth.engines.base import Engine
 from counselsynth.errors import EngineError, InputError, OutputExistsError, TooManyFailuresError
 from counselsynth.failures import FailureBudget, FailureLog, failure_of
-from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Session, Usage
+from counselsynth.models import LENGTH_FLAG, Case, GateTally, RunManifest, RunStatus, Session, Usage
 from counselsynth.runlock import run_lock
 
 Item = TypeVar("Item")
@@ -123,6 +123,7 @@ class Totals:
                 self.gates.setdefault(name, GateTally()).add(tally)
         for agent, used in case.usage.items():
             self.usage.setdefault(agent, Usage()).add(used)
+            self.counts["length_reasks"] += used.length_reasks
         behaviours = self.behaviours.setdefault(case.framework, Counter())
         for session in case.sessions:
             critique = session.critique
@@ -137,6 +138,7 @@ class Totals:
                 t.speaker == "counselor" for t in session.turns
             )
             self.words += sum(len(turn.text.split()) for turn in session.turns)
+            self.counts["length_flagged"] += sum(LENGTH_FLAG in turn.annotations.flags for turn in session.turns)
             self._count_verification(session)
             for turn in session.turns:
                 if turn.provenance is not None and turn.provenance.prefix_share is not None:

@@ -38,6 +38,7 @@ from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_i
 from counselsynth.safety_text import check_available, risk_lexicon_path
 from counselsynth.scaleout.parentwatch import follow_parent
 from counselsynth.settings import AUTO, RunSettings
+from counselsynth.turnform import CompiledForm, load_form
 
 if TYPE_CHECKING:
     from counselsynth.scaleout.dispatch import Dispatcher
@@ -124,6 +125,7 @@ class CaseFactory:
         self.policies: dict[str, CompiledPolicy] = {
             fid: load_policy(catalog.get(fid), catalog.folders) for fid in sorted(set(frameworks))
         }
+        self.forms: dict[str, CompiledForm] = {fid: load_form(fid, catalog.folders) for fid in sorted(set(frameworks))}
         self.checkpointer: Any = None
         self.graph = build_graph()
 
@@ -141,6 +143,7 @@ class CaseFactory:
             framework=framework,
             safety=self.catalog.safety,
             policy=self.policies[plan.framework],
+            form=self.forms[plan.framework],
             prompts=self.prompts,
             engine=self.engine,
             language=language,
@@ -291,6 +294,7 @@ class Generation(CaseRun[CasePlan]):
             framework_hashes=dict(self.catalog.hashes),
             prompt_hashes=self.prompts.hashes(),
             policy_hashes={fid: p.sha256 for fid, p in self.factory.policies.items()},
+            form_hashes={fid: f.sha256 for fid, f in self.factory.forms.items()},
             planned_cases=[plan.case_id for plan in self.plans],
             executor=self._dispatcher.report() if self._dispatcher else {"kind": "in-process", "workers": self.workers},
             skipped=[str(p) for p in self.personas.problems],

@@ -45,6 +45,9 @@ CognitiveDistortion = Literal[
     "magnification",
 ]
 Speaker = Literal["counselor", "client"]
+# The flag in TurnAnnotations.flags of a generated turn kept although it stayed far longer than its
+# target after the length gate's re-ask (agents/lengthgate.py).
+LENGTH_FLAG = "length"
 # The agents of a generation run and of a translation run; AgentName is both.
 GenerationAgent = Literal["planner", "counselor", "client", "critic", "summarizer"]
 TranslationAgent = Literal["translator", "back_translator"]

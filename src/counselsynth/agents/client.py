@@ -6,6 +6,7 @@ import random
 
 from pydantic import BaseModel, Field
 
+from counselsynth.agents.lengthgate import SAFETY_MIN_WORDS
 from counselsynth.agents.requests import build_request, history_messages, recent_texts
 from counselsynth.agents.safety import disclosed
 from counselsynth.engines.base import Reply, Request
@@ -27,7 +28,8 @@ class ClientReply(BaseModel):
 
 def request(ctx: CaseContext, state: CaseState) -> Request[ClientReply]:
     turns = state.get("turns", [])
-    last = turns[-1]
+    # The counselor's last turn, also when the client goes on after their own turn.
+    last = next(t for t in reversed(turns) if t.speaker == "counselor")
     code = ctx.framework.code(last.annotations.code or "")
     done = counselor_turns(state)
     rng = random.Random(ctx.seed_for("talk", state_key(state)))
@@ -36,21 +38,31 @@ def request(ctx: CaseContext, state: CaseState) -> Request[ClientReply]:
         ctx.persona.risk.elevated and state["session_index"] == 1 and done == DISCLOSURE_AFTER and not disclosed(turns)
     )
     talk = ctx.framework.client_code_for(valence)
+    target = ctx.form.client_words(valence, random.Random(ctx.seed_for("client_length", state_key(state))))
+    if disclose or code.safety_step:
+        target = max(target, SAFETY_MIN_WORDS)
     return build_request(
         ctx,
         state,
         agent="client",
         purpose="turn",
-        variables={"talk": talk, "disclose": disclose, "safety_step": code.id if code.safety_step else None},
+        variables={
+            "talk": talk,
+            "disclose": disclose,
+            "safety_step": code.id if code.safety_step else None,
+            "target_words": target,
+        },
         schema=ClientReply,
         history=history_messages(turns, own="client"),
         context={
             "valence": valence,
             "disclose": disclose,
             "safety_step": code.id if code.safety_step else None,
-            "opening": None if done != 1 else ("opening" if state["session_index"] == 1 else "opening_return"),
+            "opening": None
+            if done != 1 or turns[-1].speaker != "counselor"
+            else ("opening" if state["session_index"] == 1 else "opening_return"),
             "recent": recent_texts(turns, "client"),
-            "invites_backchannel": code.miti in (None, "GI"),
+            "target_words": target,
             "position": done / max(1, sum(n for _, n in state["plan"][state["session_index"] - 1]["phases"])),
             "phq9": state["phq9"],
             "gad7": state["gad7"],
@@ -58,7 +70,7 @@ def request(ctx: CaseContext, state: CaseState) -> Request[ClientReply]:
     )
 
 
-def turn(ctx: CaseContext, reply: Reply[ClientReply]) -> Turn:
+def turn(ctx: CaseContext, reply: Reply[ClientReply], target: int | None, flags: list[str]) -> Turn:
     parsed = reply.parsed
     return Turn(
         speaker="client",
@@ -69,6 +81,8 @@ def turn(ctx: CaseContext, reply: Reply[ClientReply]) -> Turn:
             emotion=parsed.emotion,
             emotion_intensity=parsed.emotion_intensity,
             safety_events=parsed.safety_events,
+            target_words=target,
+            flags=flags,
         ),
         provenance=reply.provenance,
     )

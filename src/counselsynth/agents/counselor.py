@@ -7,6 +7,7 @@ import random
 
 from pydantic import BaseModel, Field
 
+from counselsynth.agents.lengthgate import SAFETY_MIN_WORDS
 from counselsynth.agents.requests import build_request, history_messages, recent_texts
 from counselsynth.agents.safety import disclosed, missing_steps
 from counselsynth.engines.base import Reply, Request
@@ -48,7 +49,15 @@ def _focus_codes(ctx: CaseContext, scores: dict[str, float]) -> set[str]:
     return {code for item in ctx.framework.rubric.items if item.id in weakest for code in item.evidence_codes}
 
 
-def request(ctx: CaseContext, state: CaseState, code: StrategyCode) -> Request[CounselorReply]:
+def target_words(ctx: CaseContext, state: CaseState, code: StrategyCode) -> int:
+    """The turn's length in words, drawn from the real lengths of the code's class. A safety step
+    must say what the protocol needs, so it gets at least the protocol's floor."""
+    rng = random.Random(ctx.seed_for("counselor_length", state_key(state)))
+    drawn = ctx.form.counselor_words(code.id, code.miti, rng)
+    return max(drawn, SAFETY_MIN_WORDS) if code.safety_step else drawn
+
+
+def request(ctx: CaseContext, state: CaseState, code: StrategyCode, target: int) -> Request[CounselorReply]:
     turns = state.get("turns", [])
     phase = ctx.framework.phases[[p.id for p in ctx.framework.phases].index(phase_at(state, counselor_turns(state)))]
     last_client = next((t for t in reversed(turns) if t.speaker == "client"), None)
@@ -65,6 +74,7 @@ def request(ctx: CaseContext, state: CaseState, code: StrategyCode) -> Request[C
             "code": code,
             "opening": opener is not None,
             "guidance": guidance,
+            "target_words": target,
             "resources": ctx.safety.resources_for(ctx.language),
         },
         schema=CounselorReply,
@@ -72,6 +82,8 @@ def request(ctx: CaseContext, state: CaseState, code: StrategyCode) -> Request[C
         context={
             "code": code.id,
             "code_examples": code.examples,
+            "target_words": target,
+            "safety_step": code.safety_step,
             "recent": recent_texts(turns, "counselor"),
             "opener": opener,
             "client_emotion": last_client.annotations.emotion if last_client else None,
@@ -80,12 +92,17 @@ def request(ctx: CaseContext, state: CaseState, code: StrategyCode) -> Request[C
     )
 
 
-def turn(reply: Reply[CounselorReply], code: StrategyCode, state: CaseState) -> Turn:
+def turn(reply: Reply[CounselorReply], code: StrategyCode, state: CaseState, target: int, flags: list[str]) -> Turn:
     return Turn(
         speaker="counselor",
         text=reply.parsed.text,
         annotations=TurnAnnotations(
-            code=code.id, phase=phase_at(state, counselor_turns(state)), miti=code.miti, safety_step=code.safety_step
+            code=code.id,
+            phase=phase_at(state, counselor_turns(state)),
+            miti=code.miti,
+            safety_step=code.safety_step,
+            target_words=target,
+            flags=flags,
         ),
         provenance=reply.provenance,
     )

@@ -1,4 +1,4 @@
-"""`counselsynth import-corpus`, `reference build|list`, `fidelity` and `policy fit`."""
+"""`counselsynth import-corpus`, `reference build|list`, `fidelity` and `policy fit|form`."""
 
 from __future__ import annotations
 
@@ -165,3 +165,26 @@ def policy_fit(
         f"wrote {out_file}: '{fitted.policy.framework}' policy from {fitted.sessions} sessions and "
         f"{fitted.counselor_turns} counselor turns, fitted on {fitted.classes}; {thirds}"
     )
+
+
+@policy_app.command("form")
+@reports_errors
+def policy_form(
+    corpus_dir: CorpusDir,
+    out_file: Annotated[Path, Opt("--out", help="The form file to write (.json).")],
+    framework: Annotated[
+        str | None, Opt(help="The framework the form is for (default: the corpus's own).", show_default=False)
+    ] = None,
+    frameworks_dir: FrameworkDirs = None,
+) -> None:
+    """Fit the turn-form model (turn lengths, continuations, session lengths) on real sessions."""
+    from counselsynth.fidelity.corpora import fidelity_catalog, iter_corpus
+    from counselsynth.fidelity.form_fit import fit_form, save_form
+
+    catalog = fidelity_catalog(frameworks_dir or ())
+    cases = list(iter_corpus(corpus_dir))
+    target = framework or (cases[0].framework if cases else "")
+    form = fit_form(cases, catalog.get(target), corpus_dir.name)
+    save_form(form, out_file)
+    classes = ", ".join(sorted(set(form.code_class.values()))) or "none (every code takes 'any')"
+    _say(f"wrote {out_file}: '{form.framework}' form; counselor classes {classes}; {form.source}")

@@ -89,6 +89,12 @@ def print_usage(manifest: RunManifest) -> None:
         f"prefix share {eff.get('mean_prefix_share', 0):.2f}",
         highlight=False,
     )
+    counts = manifest.counts
+    out.print(
+        f"turn lengths: {counts.get('length_reasks', 0)} replies re-asked for length, "
+        f"{counts.get('length_flagged', 0)} turns kept with the flag 'length'",
+        highlight=False,
+    )
 
 
 def finish(result: RunResult) -> None:

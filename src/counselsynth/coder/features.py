@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import Field
 from scipy.sparse import hstack  # type: ignore[import-untyped]
 
-from counselsynth.fidelity.measures import ANY_SCRIPT_TOKEN
 from counselsynth.models import Strict
+from counselsynth.wordcount import ANY_SCRIPT_TOKEN
 
 
 class FeatureSpec(Strict):

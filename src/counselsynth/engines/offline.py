@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,10 +22,13 @@ from counselsynth.engines.base import Reply, Request, T, estimate_tokens, proven
 from counselsynth.errors import EngineError
 from counselsynth.languages import primary_subtag
 from counselsynth.models import STAGES, AgentName, Persona, Rubric, Usage
+from counselsynth.wordcount import SHORT_WORDS, clip_words, word_count
 
 PHRASEBANK_DIR = Path(__file__).parent / "phrasebank"
 EMOTIONS_FILE = Path(__file__).parent / "emotions.yaml"
 FALLBACK_LANGUAGE = "en"
+# Enough sentences for the longest real turns (a few hundred words); the cut then trims to target.
+MAX_SENTENCES = 40
 SLOTS = frozenset(
     {"name", "problem", "feeling", "thought", "belief", "rule", "coping", "goal", "homework", "resources"}
 )
@@ -156,11 +159,44 @@ def _counselor(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]
     )
     # A framework added by YAML alone has no phrasebank entry: its own examples are the lines.
     lines = bank["counselor"].get(code) or context["code_examples"]
-    text = _say(lines, slots, context["recent"])
+    target: int = context["target_words"]
     opener = context.get("opener")
+    if target <= SHORT_WORDS and not opener and not context["safety_step"]:
+        # A minimal turn: the code's own shortest lines, else the backchannels of "other".
+        return {"text": _short(lines, bank["counselor"].get("other", []), target, slots)}
+    text = _say(lines, slots, context["recent"])
     if opener:
         text = _join(bank, _fill(rng.choice(bank["openers"][opener]), slots), text)
-    return {"text": text}
+    if context["safety_step"]:
+        return {"text": text}  # the protocol's wording is kept whole, whatever the target
+    used = {*context["recent"], text}
+    return {"text": _to_length(text, target, lambda: _fresh(lines, slots, used), bank)}
+
+
+def _short(lines: Sequence[str], fallback: Sequence[str], target: int, slots: _Slots) -> str:
+    for pool in (lines, fallback):
+        fitting = [line for line in pool if word_count(line) <= target and not slot_names(line)]
+        exact = [line for line in fitting if word_count(line) == target]
+        if exact or fitting:
+            return slots.rng.choice(exact or fitting)
+    return clip_words(_fill(slots.rng.choice(list(lines)), slots), target, slots.bank.get("sentence_end", "."))
+
+
+def _fresh(lines: list[str], slots: _Slots, used: set[str]) -> str:
+    """A line not yet said in this turn or lately, remembered as said."""
+    text = _say(lines, slots, used)
+    used.add(text)
+    return text
+
+
+def _to_length(text: str, target: int, more: Callable[[], str], bank: Mapping[str, Any]) -> str:
+    """Sentences added until the text reaches `target` words, then cut at the target: an offline
+    turn has exactly its planned length, so the corpus's structure follows the turn form."""
+    for _ in range(MAX_SENTENCES):
+        if word_count(text) >= target:
+            break
+        text = _join(bank, text, more())
+    return clip_words(text, target, bank.get("sentence_end", "."))
 
 
 def _client(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -170,22 +206,25 @@ def _client(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
     slots = _Slots(persona, bank, rng, {})
     valence: str = context["valence"]
     safety_step: str | None = context.get("safety_step")
+    target: int = context["target_words"]
     events: list[str] = []
-    elaborate = True
     if context.get("disclose"):
         text, valence, events = _fill(rng.choice(lines["disclosure"]), slots), "neutral", ["suicidal_ideation"]
     elif safety_step:
         text, valence = _fill(rng.choice(lines["safety_answer"][safety_step]), slots), "neutral"
         events = ["suicidal_ideation"] if safety_step == "risk_assessment" else []
-        elaborate = False
-    elif context.get("opening"):
-        text = _fill(rng.choice(lines[context["opening"]]), slots)
-    elif context.get("invites_backchannel") and rng.random() < 0.45:
-        text, valence, elaborate = rng.choice(lines["backchannel"]), "neutral", False
+    elif target <= SHORT_WORDS:
+        # "Yeah.", "Mm-hmm.": neutral talk is mostly backchannels; change and sustain talk have
+        # their own short lines where the phrasebank has them.
+        own = lines.get("short", {}).get(valence, []) if valence != "neutral" else lines["backchannel"]
+        text = _short(own, lines["backchannel"], target, slots)
     else:
-        text = _say(lines[valence], slots, context["recent"])
-    if elaborate:
-        text = _elaborate(text, persona.style, valence, lines, slots, rng)
+        first = _fill(rng.choice(lines[context["opening"]]), slots) if context.get("opening") else None
+        text = first or _say(lines[valence], slots, context["recent"])
+        extra = lines["elaborations"].get(persona.style) or lines[valence]
+        pools = [extra, lines[valence]]
+        used = {*context["recent"], text}
+        text = _to_length(text, target, lambda: _fresh(pools[rng.random() < 0.5], slots, used), bank)
     emotion, intensity = _emotion(context, valence, events, rng)
     return {
         "text": text,
@@ -194,19 +233,6 @@ def _client(context: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
         "emotion_intensity": intensity,
         "safety_events": events,
     }
-
-
-_ELABORATION_CHANCE = {"verbose": 0.8, "tangent": 0.4, "upset": 0.45, "pleasing": 0.35, "plain": 0.15, "reserved": 0.0}
-
-
-def _elaborate(text: str, style: str, valence: str, lines: Mapping[str, Any], slots: _Slots, rng: random.Random) -> str:
-    if rng.random() >= _ELABORATION_CHANCE[style]:
-        return text
-    extra = lines["elaborations"].get(style) or lines[valence]
-    text = _join(slots.bank, text, _fill(rng.choice(extra), slots))
-    if style == "verbose" and rng.random() < 0.5:
-        text = _join(slots.bank, text, _fill(rng.choice(lines[valence]), slots))
-    return text
 
 
 def _join(bank: Mapping[str, Any], first: str, second: str) -> str:

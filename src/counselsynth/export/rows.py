@@ -47,6 +47,8 @@ ANNOTATION = {
     "emotion": Value("string"),
     "emotion_intensity": Value("int8"),
     "safety_events": [Value("string")],
+    "target_words": Value("int32"),
+    "flags": [Value("string")],
 }
 ROW_FEATURES = Features(
     {
@@ -122,6 +124,8 @@ SYSTEM_ANNOTATION: dict[str, Any] = {
     "emotion": None,
     "emotion_intensity": None,
     "safety_events": [],
+    "target_words": None,
+    "flags": [],
 }
 
 
@@ -160,6 +164,8 @@ def _annotation(turn: Turn) -> dict[str, Any]:
         "emotion": notes.emotion,
         "emotion_intensity": notes.emotion_intensity,
         "safety_events": list(notes.safety_events),
+        "target_words": notes.target_words,
+        "flags": list(notes.flags),
     }
 
 

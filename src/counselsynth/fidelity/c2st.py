@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # type: ignore[import-
 
 from counselsynth.fidelity.comparison import Outcome, Verdict, critical
 from counselsynth.fidelity.language import SampledSession
-from counselsynth.fidelity.measures import words
+from counselsynth.wordcount import words
 
 CHANCE = 0.5
 MIN_PER_SIDE = 20

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from counselsynth.fidelity.measures import words
 from counselsynth.models import Case, Speaker
+from counselsynth.wordcount import words
 
 NGram = tuple[str, ...]
 

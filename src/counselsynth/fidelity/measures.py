@@ -1,15 +1,11 @@
 """What the fidelity check measures on one session: counts only, never text.
 
-Words are runs of letters, digits and apostrophes ("don't" is one word, "mm-hmm" two; an underscore
-separates words), which reproduces the word counts published for AnnoMI (counselor 16.3 and client
-15.2 words per utterance in the high-quality transcripts). In scripts written without spaces
-(Chinese, Japanese, Thai, ...) each character counts as one word. A position third is the
-utterance's index over the session's utterance count, cut into thirds.
+Words are counted by counselsynth.wordcount. A position third is the utterance's index over the
+session's utterance count, cut into thirds.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,17 +14,10 @@ from pathlib import Path
 import yaml
 
 from counselsynth.models import NOT_ANNOTATED, REFLECTION_CODES, Session, Turn
+from counselsynth.wordcount import SHORT_WORDS, words
 
 KINDS_FILE = Path(__file__).parent / "kinds.yaml"
-WORD = re.compile(r"[\w']+")
-# Scripts written without spaces between words (kana, CJK ideographs, Thai, Lao, Myanmar, Khmer):
-# there every character is a token, the usual unit of corpus statistics for these languages.
-UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
-# Elsewhere words are runs of letters, digits, apostrophes and the zero-width non-joiner, which
-# Persian writes inside words (می‌کنم is one word).
-ANY_SCRIPT_TOKEN = re.compile(f"[{UNSPACED}]|(?:(?![{UNSPACED}])[\\w'\u200c])+")
 THIRDS = ("first", "middle", "last")
-SHORT_WORDS = 2
 # MITI counts kept per session, and the two kinds that R:Q needs.
 # Count keys of all reflections and all questions, next to the MITI behaviour keys.
 REFLECTION_COUNT = "reflections"
@@ -40,12 +29,6 @@ def code_kinds() -> dict[str, str]:
     """framework/code -> 'reflection' or 'question', for codes without a MITI count (kinds.yaml)."""
     data: dict[str, str] = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
     return data
-
-
-def words(text: str) -> list[str]:
-    # \w includes "_"; replacing it first keeps the pattern a single character class, which is fast.
-    text = text.replace("_", " ")
-    return WORD.findall(text) if text.isascii() else ANY_SCRIPT_TOKEN.findall(text)
 
 
 def third(index: int, length: int) -> int:

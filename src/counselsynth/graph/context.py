@@ -8,6 +8,7 @@ from counselsynth.engines.base import Engine
 from counselsynth.models import OnMismatch, Persona, SafetyProtocol, TherapyFramework
 from counselsynth.policy import CompiledPolicy
 from counselsynth.prompts import PromptLibrary
+from counselsynth.turnform import CompiledForm
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class CaseContext:
     framework: TherapyFramework
     safety: SafetyProtocol
     policy: CompiledPolicy
+    form: CompiledForm
     prompts: PromptLibrary
     engine: Engine
     language: str

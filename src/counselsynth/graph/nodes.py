@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from counselsynth.agents import client, counselor, critic, planner, summarizer
+from counselsynth.agents.lengthgate import complete_within
 from counselsynth.graph.context import CaseContext
-from counselsynth.graph.state import CaseState, counselor_turns
-from counselsynth.models import PhasePlan, Session
+from counselsynth.graph.state import CaseState, counselor_turns, planned_exchanges, state_key
+from counselsynth.models import PhasePlan, Session, Speaker, Usage
 
 Update = dict[str, Any]
+# The longest run of one speaker's turns in an exchange: real runs are short, and a bound keeps a
+# form with a high continuation chance from looping.
+MAX_RUN = 4
 
 
 async def plan(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
@@ -37,19 +42,45 @@ async def plan(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
 async def exchange(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     """The counselor's turn and the client's answer, as one graph step.
 
+    Either speaker may go on with another turn of their own (a split utterance), as often as the
+    framework's turn form says real speakers do; a counselor's second turn uses up a planned
+    turn like any other. Every turn is asked for at a length drawn from the form and passes the
+    length gate (at most one counted re-ask).
+
     One step per exchange rather than per turn halves LangGraph's per-step work and the
-    checkpoints written with sync durability. A case killed between the two calls repeats the
-    counselor's call on resume, and the response cache answers it without a new request.
+    checkpoints written with sync durability. A case killed between the calls repeats them on
+    resume, and the response cache answers them without a new request.
     """
     ctx = runtime.context
-    code = counselor.choose_code(ctx, state)
-    said = await ctx.engine.complete(counselor.request(ctx, state, code))
-    turns = [*state.get("turns", []), counselor.turn(said, code, state)]
-    answer = await ctx.engine.complete(client.request(ctx, {**state, "turns": turns}))
-    return {
-        "turns": [*turns, client.turn(ctx, answer)],
-        "usage": {"counselor": said.usage, "client": answer.usage},
-    }
+    turns = list(state.get("turns", []))
+    usage = {"counselor": Usage(), "client": Usage()}
+    for _ in range(MAX_RUN):
+        now: CaseState = {**state, "turns": turns}
+        code = counselor.choose_code(ctx, now)
+        target = counselor.target_words(ctx, now, code)
+        # The protocol's wording is kept whole: a safety step is asked for a length, never cut back.
+        gate = None if code.safety_step else target
+        said, flags = await complete_within(ctx, counselor.request(ctx, now, code, target), gate)
+        turns.append(counselor.turn(said, code, now, target, flags))
+        usage["counselor"].add(said.usage)
+        now = {**state, "turns": turns}
+        if counselor_turns(now) >= planned_exchanges(now) or not _goes_on(ctx, now, "counselor"):
+            break
+    for _ in range(MAX_RUN):
+        now = {**state, "turns": turns}
+        ask = client.request(ctx, now)
+        target = ask.context["target_words"]
+        protocol = ask.context["disclose"] or ask.context["safety_step"]
+        answer, flags = await complete_within(ctx, ask, None if protocol else target)
+        turns.append(client.turn(ctx, answer, target, flags))
+        usage["client"].add(answer.usage)
+        if not _goes_on(ctx, {**state, "turns": turns}, "client"):
+            break
+    return {"turns": turns, "usage": usage}
+
+
+def _goes_on(ctx: CaseContext, state: CaseState, speaker: Speaker) -> bool:
+    return ctx.form.continues(speaker, random.Random(ctx.seed_for(f"{speaker}_goes_on", state_key(state))))
 
 
 async def critique(state: CaseState, runtime: Runtime[CaseContext]) -> Update:

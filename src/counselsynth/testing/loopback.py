@@ -70,6 +70,7 @@ class LoopbackConfig:
     html: bool = False  # a web page rather than an API
     fail_all: int | None = None  # answer every request with this HTTP status
     api_key: str | None = None  # require "Authorization: Bearer <key>"
+    words: int | None = None  # every string about this many words, whatever length is asked for
 
 
 @dataclass
@@ -239,7 +240,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             digest = hashlib.sha256(raw).hexdigest()
             reply = _translation(server, body, messages, random.Random(digest))
             if reply is None:
-                reply = instance(schema, random.Random(digest))
+                reply = instance(schema, random.Random(digest), words=server.config.words)
                 steer(reply, messages, server.config.say_for_code, server.config.true_share, random.Random(digest))
             content = json.dumps(reply, ensure_ascii=False)
             if server.draw(server.config.break_schema, digest, "break"):

@@ -8,6 +8,7 @@ import random
 import re
 from typing import Any
 
+WORDS = ("I", "hear", "that", "this", "has", "been", "hard", "for", "you", "lately", "and", "it", "matters")
 SCHEMA_BLOCK = re.compile(r"<json-schema>(.*?)</json-schema>", re.DOTALL)
 
 
@@ -27,15 +28,18 @@ def schema_of(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str,
     return {"type": "object", "properties": {}}
 
 
-def instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None) -> Any:
-    """A value that satisfies `schema` (the subset pydantic emits), varied by `rng`."""
+def instance(
+    schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | None = None, words: int | None = None
+) -> Any:
+    """A value that satisfies `schema` (the subset pydantic emits), varied by `rng`; with `words`,
+    every string has about that many words (a model that ignores the length it is asked for)."""
     defs = defs if defs is not None else schema.get("$defs", {})
     if "$ref" in schema:
-        return instance(defs[schema["$ref"].split("/")[-1]], rng, defs)
+        return instance(defs[schema["$ref"].split("/")[-1]], rng, defs, words)
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return instance(options[0], rng, defs)
+            return instance(options[0], rng, defs, words)
     if "enum" in schema:
         return rng.choice(schema["enum"])
     if "const" in schema:
@@ -43,10 +47,10 @@ def instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | 
     kind = schema.get("type", "object")
     if kind == "object":
         properties = schema.get("properties", {})
-        return {name: instance(sub, rng, defs) for name, sub in properties.items()}
+        return {name: instance(sub, rng, defs, words) for name, sub in properties.items()}
     if kind == "array":
         count = max(int(schema.get("minItems", 0)), 1 if schema.get("minItems") else 0)
-        return [instance(schema.get("items", {}), rng, defs) for _ in range(count)]
+        return [instance(schema.get("items", {}), rng, defs, words) for _ in range(count)]
     if kind == "integer":
         low, high = int(schema.get("minimum", 0)), int(schema.get("maximum", 5))
         return rng.randint(low, high)
@@ -55,8 +59,8 @@ def instance(schema: dict[str, Any], rng: random.Random, defs: dict[str, Any] | 
         return round(rng.uniform(floor, ceiling), 2)
     if kind == "boolean":
         return rng.random() < 0.5
-    words = ["I", "hear", "that", "this", "has", "been", "hard", "for", "you", "lately", "and", "it", "matters"]
-    text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+    count = rng.randint(words - 4, words + 4) if words else rng.randint(4, 14)
+    text = " ".join(rng.choice(WORDS) for _ in range(max(1, count)))
     return text[:1].upper() + text[1:] + "."
 
 

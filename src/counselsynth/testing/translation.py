@@ -6,7 +6,7 @@ wrote, so that a back-translation request gets the exact source text back. It ca
 answers on purpose, each kind aimed at one quality gate:
 
     script        the text is in another script (Cyrillic)
-    english       the text is in the source language (English)
+    english       the text is in the source language (English), on turns long enough to identify
     drop          the translation is empty
     annotation    the reply carries another code than the turn's
     untranslated  a run of source words is copied into the translation
@@ -32,6 +32,10 @@ from counselsynth.languages import catalogue
 
 SCHEMAS = ("TurnTranslation", "BackTranslation")
 CORRUPTIONS = ("script", "english", "drop", "annotation", "untranslated", "drift")
+# The language gate identifies only turns whose source has this many letters (gates.yaml), so
+# "english" is aimed at those: on a shorter turn ("Mm-hmm.") only the back-translation sample
+# could catch it, by chance.
+ENGLISH_MIN_LETTERS = 40
 TARGET = re.compile(r"^Target language: [^\n(]*\((\w+)\)", re.MULTILINE)
 
 
@@ -67,6 +71,8 @@ class TranslationDouble:
         text = self._translate(source_text, target, rng)
         reply = {"turn": payload["turn"], "code": payload.get("code", ""), "text": text}
         kind = self._corruption(rng)
+        if kind == "english" and sum(c.isalpha() for c in source_text) < ENGLISH_MIN_LETTERS:
+            kind = None
         if kind is None:
             with self._lock:
                 self._sources[text] = source_text
