@@ -298,15 +298,24 @@ class CaseRun(ABC, Generic[Item]):
             write_manifest(out, manifest)
         return RunResult(manifest, new_cases, resumed, manifest.skipped, len(failures.records))
 
+    def engines(self) -> list[Engine]:
+        """Every engine the run calls (evaluate has two: the simulator and the model under test)."""
+        return [self.engine]
+
     def _engine_report(self, earlier: dict[str, float]) -> dict[str, Any]:
         """Retries, re-asks and outage pauses of this run added to those of the runs it resumes."""
-        if self.engine.offline:
+        engines = [engine for engine in self.engines() if not engine.offline]
+        if not engines:
             return {}
-        now = self.engine.resilience()
+        now: Counter[str] = Counter()
+        structured: dict[str, str] = {}
+        for engine in engines:
+            now.update(engine.resilience())
+            structured.update(engine.structured_modes())
         keys = sorted(set(now) | set(earlier))
         return {
             "resilience": {k: round(earlier.get(k, 0.0) + now.get(k, 0.0), 3) for k in keys},
-            "structured": self.engine.structured_modes(),
+            "structured": structured,
         }
 
     def _earlier_resilience(self) -> dict[str, float]:

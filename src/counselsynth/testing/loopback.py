@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
+from counselsynth.testing.counselor import CounselorMode, counselor_reply, is_counselor_request
 from counselsynth.testing.replies import instance, schema_of, sloppy
 from counselsynth.testing.translation import SCHEMAS as TRANSLATION_SCHEMAS
 from counselsynth.testing.translation import TranslationDouble
@@ -65,6 +66,8 @@ class LoopbackConfig:
     html: bool = False  # a web page rather than an API
     fail_all: int | None = None  # answer every request with this HTTP status
     api_key: str | None = None  # require "Authorization: Bearer <key>"
+    # Answer plain chat requests (no schema) as a counselor under test would (testing/counselor.py).
+    counselor: CounselorMode | None = None
 
 
 @dataclass
@@ -228,6 +231,12 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             schema = schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
             reply = _translation(server, body, messages, random.Random(digest))
+            if server.config.counselor is not None and is_counselor_request(body, messages):
+                server.record("completion", body)
+                self._answer(
+                    model, counselor_reply(server.config.counselor, messages, random.Random(digest)), messages, digest
+                )
+                return
             if reply is None:
                 reply = instance(schema, random.Random(digest))
             content = json.dumps(reply, ensure_ascii=False)
@@ -332,6 +341,7 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
     parser.add_argument("--echo-key-401", action="store_true", help="answer 401 with the request's key in it")
+    parser.add_argument("--counselor", choices=("safe", "careless"), help="answer plain chat as a counselor under test")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
     config = LoopbackConfig(
@@ -340,6 +350,7 @@ def main() -> None:
         stall=args.stall,
         translate=args.translate,
         echo_key_401=args.echo_key_401,
+        counselor=args.counselor,
     )
     with LoopbackServer(config) as server:
         print(server.base_url, flush=True)
