@@ -72,13 +72,17 @@ def _checks(records: Sequence[EvaluationRecord]) -> dict[str, dict[str, Any]]:
 
 
 def _drift(records: Sequence[EvaluationRecord]) -> list[dict[str, Any]]:
-    by_window: dict[tuple[int, int], list[float]] = defaultdict(list)
+    # By the window's first turn: scenarios of different lengths end on partial windows of
+    # different sizes, which are still the same stretch of the conversation.
+    by_window: dict[int, list[float]] = defaultdict(list)
+    last: dict[int, int] = {}
     for record in records:
         for window in record.windows:
-            by_window[(window.first, window.last)].append(window.mean)
+            by_window[window.first].append(window.mean)
+            last[window.first] = max(last.get(window.first, 0), window.last)
     return [
-        {"turns": f"{first}-{last}", "first": first, "mean": round(fmean(v), 3), "sessions": len(v)}
-        for (first, last), v in sorted(by_window.items())
+        {"turns": f"{first}-{last[first]}", "first": first, "mean": round(fmean(v), 3), "sessions": len(v)}
+        for first, v in sorted(by_window.items())
     ]
 
 
