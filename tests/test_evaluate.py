@@ -167,9 +167,10 @@ def test_the_same_command_resumes_and_another_is_refused(tmp_path: Path) -> None
     out = tmp_path / "run"
     with LoopbackServer(LoopbackConfig(counselor="safe")) as server:
         assert evaluate(server, out, "--sessions", "1")[0] == 0
-        calls = server.stats.completions
-        code, text = evaluate(server, out, "--sessions", "1")
-        assert code == 0 and "resumed: 6 cases" in text and server.stats.completions == calls
-        code, text = evaluate(server, out, "--sessions", "2")
+    # The same command against the endpoint restarted on another port: nothing is redone.
+    with LoopbackServer(LoopbackConfig(counselor="safe")) as restarted:
+        code, text = evaluate(restarted, out, "--sessions", "1")
+        assert code == 0 and "resumed: 6 cases" in text and restarted.stats.completions == 0
+        code, text = evaluate(restarted, out, "--sessions", "2")
     assert code == 2 and "holds a different run" in text and "Traceback" not in text
     assert not FailureLog(out).records

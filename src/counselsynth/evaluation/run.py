@@ -100,7 +100,6 @@ class Evaluation(CaseRun[Probe]):
         }
 
     def fingerprint(self) -> dict[str, Any]:
-        settings = self.under_test.config.for_agent("counselor")
         return {
             "command": "evaluate",
             "suites": {s.suite: hashlib.sha256(s.model_dump_json().encode()).hexdigest() for s in self.suites},
@@ -108,7 +107,6 @@ class Evaluation(CaseRun[Probe]):
             "seed": self.seed,
             "engine": self.simulator.name,
             "models": self.models(),
-            "api_base": redact(settings.api_base) if settings.api_base else None,
             "system_prompt": hashlib.sha256(self.system_prompt.encode()).hexdigest() if self.system_prompt else None,
             "coder": self.coder.name,
             "inputs": list(self._inputs.values()),
@@ -122,7 +120,9 @@ class Evaluation(CaseRun[Probe]):
             offline=self.simulator.offline,
             models=self.models(),
             seed=self.seed,
-            settings={**self.fingerprint(), "concurrency": self.concurrency},
+            # The endpoint is not in the fingerprint: a local server restarted on another port
+            # still resumes the same run.
+            settings={**self.fingerprint(), "api_base": self._api_base(), "concurrency": self.concurrency},
             versions=versions(),
             inputs=self._inputs,
             framework_hashes=dict(self.catalog.hashes),
@@ -132,6 +132,10 @@ class Evaluation(CaseRun[Probe]):
             skipped=[str(p) for p in self.personas.problems],
             **extra,
         )
+
+    def _api_base(self) -> str | None:
+        api_base = self.under_test.config.for_agent("counselor").api_base
+        return redact(api_base) if api_base else None
 
     def case_id(self, item: Probe) -> str:
         return item.case_id
