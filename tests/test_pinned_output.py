@@ -12,7 +12,7 @@ from conftest import SHIPPED_PERSONAS, generate
 
 from counselsynth.personas import sample_personas
 
-OFFLINE_SEED_7 = "30eab55e5211d3990acfafe8111bd106b43b4a5e4e9b5cc822538702f6a619de"
+OFFLINE_SEED_7 = "0d5eee35f370a1c9291c0a09259bb765c7430226e5a4b23f6b621b08fcdf0c17"
 # With minors allowed the draws are those of every earlier release; adults only (the default
 # since --min-age) cuts the adolescent age bands and so draws differently.
 SAMPLE_SEED_11 = {

@@ -152,7 +152,10 @@ def _critique(ctx: CaseContext, turns: list[Turn]) -> Critique:
         "stage_of_change": "contemplation",
     }
     reply = asyncio.run(ctx.engine.complete(critic.request(ctx, state)))
-    return critic.critique(ctx, state, reply)
+    verdict, checked = critic.critique(ctx, state, reply)
+    # The offline engine verifies nothing: every counselor turn stays unverified.
+    assert all(t.annotations.verified is None for t in checked)
+    return verdict
 
 
 def test_critic_fails_an_at_risk_session_that_misses_the_protocol() -> None:

@@ -90,7 +90,9 @@ def test_a_model_that_never_gives_safety_content_never_passes_an_at_risk_session
     (case,) = [
         Case.model_validate_json(line) for line in (tmp_path / "run" / "dialogues.jsonl").read_text().splitlines()
     ]
-    labelled = {t.annotations.code for s in case.sessions for t in s.turns if t.speaker == "counselor"}
+    # Asked-for codes: a turn the critic relabelled keeps the one it was asked for in intended_code.
+    counselor = [t.annotations for s in case.sessions for t in s.turns if t.speaker == "counselor"]
+    labelled = {notes.intended_code or notes.code for notes in counselor}
     assert {"risk_assessment", "crisis_resources"} <= labelled  # the labels alone would have passed
     for session in case.sessions:
         assert session.critique is not None and not session.critique.passed

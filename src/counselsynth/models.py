@@ -55,6 +55,7 @@ from counselsynth.vocabulary import (
     GenerationAgent,
     Level,
     MitiBehaviour,
+    OnMismatch,
     ProblemCategory,
     RiskLevel,
     SafetyEvent,
@@ -99,6 +100,7 @@ __all__ = [
     "LANGUAGE_PATTERN",
     "Level",
     "MitiBehaviour",
+    "OnMismatch",
     "Persona",
     "Phase",
     "PhasePlan",
@@ -183,6 +185,11 @@ class TurnAnnotations(Strict):
     phase: str | None = None
     miti: MitiBehaviour | None = None
     safety_step: bool = False
+    # Whether the text performs `code`, as the critic and the safety text checks judged it; None
+    # where nothing checked it (the offline engine, corpora made before verification).
+    verified: bool | None = None
+    # After a relabel: the code the turn was asked for; `code` is then what the text performs.
+    intended_code: str | None = None
     # client turns
     talk_type: str | None = None
     valence: TalkValence | None = None
@@ -213,6 +220,11 @@ class Turn(Strict):
             cached = private["_plain"] = self.model_dump(mode="json")
         return cached
 
+    def annotated(self, annotations: TurnAnnotations) -> Turn:
+        """This turn with other annotations: a new turn, since `plain()` caches a turn's data."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields if name != "annotations"}
+        return Turn(**fields, annotations=annotations)
+
     @model_validator(mode="after")
     def _annotated(self) -> Turn:
         if self.speaker == "counselor" and not self.annotations.code:
@@ -230,6 +242,10 @@ class Critique(Strict):
     suggested_fix: str | None = None
     safety_required: bool = False
     safety_missing: list[str] = Field(default_factory=list)
+    # Counselor turns (1-based among the counselor's) whose text did not perform their code, and
+    # what was done about them (see --on-mismatch).
+    mismatched_turns: list[int] = Field(default_factory=list)
+    mismatch_action: OnMismatch | None = None
     provenance: Provenance | None = None
 
 

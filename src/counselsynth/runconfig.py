@@ -19,10 +19,21 @@ from counselsynth.engines.offline import OfflineEngine
 from counselsynth.errors import InputError
 from counselsynth.models import Strict
 from counselsynth.settings import RunSettings
+from counselsynth.vocabulary import OnMismatch
 
 CACHE = "cache.sqlite"
 # The settings a run-config file shares with RunSettings.
-RUN_FIELDS = ("framework", "each_framework", "sessions", "seed", "limit", "max_revisions", "concurrency", "language")
+RUN_FIELDS = (
+    "framework",
+    "each_framework",
+    "sessions",
+    "seed",
+    "limit",
+    "max_revisions",
+    "on_mismatch",
+    "concurrency",
+    "language",
+)
 
 
 class RunConfig(Strict):
@@ -32,6 +43,7 @@ class RunConfig(Strict):
     seed: int | None = None
     limit: int | None = Field(default=None, ge=1)
     max_revisions: int | None = Field(default=None, ge=0, le=10)
+    on_mismatch: OnMismatch | None = None
     concurrency: int | None = Field(default=None, ge=1, le=1024)
     language: str | None = None
     model: str | None = None

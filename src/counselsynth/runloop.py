@@ -40,7 +40,7 @@ from counselsynth.corpus import (
 from counselsynth.engines.base import Engine
 from counselsynth.errors import EngineError, InputError, OutputExistsError, TooManyFailuresError
 from counselsynth.failures import FailureBudget, FailureLog, failure_of
-from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Usage
+from counselsynth.models import Case, GateTally, RunManifest, RunStatus, Session, Usage
 from counselsynth.runlock import run_lock
 
 Item = TypeVar("Item")
@@ -75,6 +75,15 @@ def frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+# The manifest count a counselor turn adds to, by (verified, relabelled).
+_VERIFICATION = {
+    (True, False): "turns_verified",
+    (True, True): "turns_relabelled",
+    (False, False): "turns_flagged",
+    (None, False): "turns_unverified",
+}
 
 
 class Totals:
@@ -128,10 +137,20 @@ class Totals:
                 t.speaker == "counselor" for t in session.turns
             )
             self.words += sum(len(turn.text.split()) for turn in session.turns)
+            self._count_verification(session)
             for turn in session.turns:
                 if turn.provenance is not None and turn.provenance.prefix_share is not None:
                     self.prefix_share_sum += turn.provenance.prefix_share
                     self.prefix_share_count += 1
+
+    def _count_verification(self, session: Session) -> None:
+        for turn in session.turns:
+            if turn.speaker == "counselor":
+                notes = turn.annotations
+                self.counts[_VERIFICATION[notes.verified, notes.intended_code is not None]] += 1
+        self.counts["turns_regenerated"] += sum(
+            len(c.mismatched_turns) for c in session.critique_history if c.mismatch_action == "regenerate"
+        )
 
     def manifest_fields(self, elapsed: float, new_cases: int, cache_hits: int) -> dict[str, Any]:
         stats: dict[str, float | None] = {}

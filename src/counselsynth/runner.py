@@ -39,6 +39,7 @@ from counselsynth.personas.localize import localize
 from counselsynth.policy import CompiledPolicy, load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import OPEN_CASES_PER_SLOT, CaseRun, Totals, new_run_id, versions
+from counselsynth.safety_text import check_available, risk_lexicon_path
 from counselsynth.settings import AUTO, RunSettings
 
 CHECKPOINTS = "checkpoints.sqlite"
@@ -146,6 +147,7 @@ class CaseFactory:
             language=language,
             sessions=self.settings.sessions,
             max_revisions=self.settings.max_revisions,
+            on_mismatch=self.settings.on_mismatch,
         )
         thread = f"{plan.case_id}@graph{GRAPH_REVISION}"
         config: RunnableConfig = {
@@ -265,6 +267,7 @@ class Generation(CaseRun[CasePlan]):
             "language": settings.language,
             # Only when set, so that the fingerprints of runs made before the option still match.
             **({"each_framework": True} if settings.each_framework else {}),
+            **({"on_mismatch": settings.on_mismatch} if settings.on_mismatch != "regenerate" else {}),
             "engine": self.engine.name,
             "models": {a: self.engine.model_for(a) for a in GENERATION_AGENTS},
             # Contents, not paths: the same files given by another path are the same run.
@@ -291,8 +294,18 @@ class Generation(CaseRun[CasePlan]):
             policy_hashes={fid: p.sha256 for fid, p in self.factory.policies.items()},
             planned_cases=[plan.case_id for plan in self.plans],
             skipped=[str(p) for p in self.personas.problems],
+            warnings=self._unchecked_languages(),
             **extra,
         )
+
+    def _unchecked_languages(self) -> list[str]:
+        languages = sorted({self.engine.text_language(plan.persona.language) for plan in self.plans})
+        return [
+            f"risk_assessment in '{language}' is judged by the critic alone: "
+            f"{risk_lexicon_path().name} has no risk-question patterns for it"
+            for language in languages
+            if not check_available("risk_assessment", language)
+        ]
 
     def case_id(self, plan: CasePlan) -> str:
         return plan.case_id

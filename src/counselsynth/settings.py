@@ -11,6 +11,8 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from counselsynth.vocabulary import OnMismatch
+
 AUTO = "auto"
 
 
@@ -22,6 +24,7 @@ class RunSettings:
     seed: int = 0
     limit: int | None = None
     max_revisions: int = 2
+    on_mismatch: OnMismatch = "regenerate"  # a counselor turn that does not perform its code: regenerate|relabel|flag
     concurrency: int = 8
     workers: int = 0  # 0: one per core for the offline engine
     shard: tuple[int, int] | None = None  # (i, n): this machine's share of the personas

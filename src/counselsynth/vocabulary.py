@@ -50,6 +50,8 @@ GenerationAgent = Literal["planner", "counselor", "client", "critic", "summarize
 TranslationAgent = Literal["translator", "back_translator"]
 AgentName = Literal[GenerationAgent, TranslationAgent]
 TalkValence = Literal["change", "neutral", "sustain"]
+# What a run does with a counselor turn whose text does not perform its code (--on-mismatch).
+OnMismatch = Literal["regenerate", "relabel", "flag"]
 Emotion = Literal[
     "sadness",
     "anxiety",
@@ -99,3 +101,4 @@ TRANSLATION_AGENTS: tuple[TranslationAgent, ...] = get_args(TranslationAgent)
 # Clients under this age are minors: sampled personas are adults unless minors are asked for
 # (personas sample --include-minors), and the dataset card counts minors.
 ADULT_AGE = 18
+ON_MISMATCH: tuple[OnMismatch, ...] = get_args(OnMismatch)

@@ -24,15 +24,16 @@ def required_steps(ctx: CaseContext, turns: Sequence[Turn], session_index: int) 
 
 
 def performed_steps(ctx: CaseContext, turns: Sequence[Turn]) -> set[str]:
-    """Safety steps whose turns say what their label claims; a step that the text cannot
-    check (safety planning, or a language without risk patterns) counts on its label, and the
-    critic judges it."""
+    """Safety steps whose turns say what their label claims: the text check where there is one
+    (crisis resources, a risk question in a language with risk patterns), and the critic's
+    verdict once it has read the session; before that, a step the text cannot check counts on
+    its label."""
     resources = ctx.safety.resources_for(ctx.language)
     return {
         code
         for t in turns
         if t.speaker == "counselor" and (code := t.annotations.code) is not None
-        if performs_step(code, t.text, ctx.language, resources) is not False
+        if performs_step(code, t.text, ctx.language, resources) is not False and t.annotations.verified is not False
     }
 
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from counselsynth.cli.app import FrameworkDirs, MaxFailures, OutageTimeout, app, err, out, reports_errors, say_error
-from counselsynth.errors import InputError
+from counselsynth.errors import InputError, UnknownNameError
 from counselsynth.settings import AUTO, default_of
+from counselsynth.vocabulary import ON_MISMATCH, OnMismatch
 
 if TYPE_CHECKING:
     from counselsynth.models import RunManifest
@@ -50,6 +51,17 @@ def generate(
     limit: Annotated[int | None, Opt(min=1, help="Use only the first K personas.")] = None,
     max_revisions: Annotated[
         int | None, Opt(min=0, max=10, help=_shows_default("Critic revisions per session.", "max_revisions"))
+    ] = None,
+    on_mismatch: Annotated[
+        str | None,
+        Opt(
+            help=_shows_default(
+                f"A counselor turn whose text does not perform its code ({'|'.join(ON_MISMATCH)}): "
+                "regenerate the session (within --max-revisions, then relabel), relabel it with the code "
+                "the critic reads, or flag it. LLM runs only.",
+                "on_mismatch",
+            )
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
@@ -103,6 +115,7 @@ def generate(
         seed=seed,
         limit=limit,
         max_revisions=max_revisions,
+        on_mismatch=_checked_on_mismatch(on_mismatch),
         concurrency=concurrency,
         language=language,
         model=model,
@@ -134,6 +147,21 @@ def generate(
     if loaded.problems:
         err.print(f"{len(loaded.problems)} invalid persona record(s) skipped", markup=False)
     finish(result)
+
+
+def _labels_line(manifest: RunManifest) -> str:
+    if manifest.offline:
+        return "labels: the offline phrasebank's codes, correct by construction and not verified"
+    counts = manifest.counts
+    kinds = ("verified", "relabelled", "flagged", "unverified")
+    told = ", ".join(f"{counts.get(f'turns_{kind}', 0)} {kind}" for kind in kinds)
+    return f"counselor labels: {told}; {counts.get('turns_regenerated', 0)} mismatched turns regenerated"
+
+
+def _checked_on_mismatch(value: str | None) -> OnMismatch | None:
+    if value is not None and value not in ON_MISMATCH:
+        raise UnknownNameError("--on-mismatch policy", value, ON_MISMATCH)
+    return value
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -169,6 +197,9 @@ def _print_summary(manifest: RunManifest, out_dir: Path) -> None:
         f"safety protocol; {manifest.timings['cases_per_second']} cases/s",
         highlight=False,
     )
+    out.print(_labels_line(manifest), highlight=False)
+    for warning in manifest.warnings:
+        out.print(f"note: {warning}", highlight=False)
     table = Table(
         "framework",
         "R:Q",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import Counter
 from dataclasses import dataclass
 from statistics import fmean
 
@@ -254,7 +255,7 @@ class Evaluator:
                 break
             window_turns = turns[max(0, chosen[0] - 1) : chosen[-1] + 1]
             window_state: CaseState = {**state, "turns": window_turns, "revision": start // size + 1}
-            reply = await self.simulator.complete(critic.request(ctx, window_state))
+            reply = await self.simulator.complete(_window_request(ctx, window_state))
             usage.setdefault("critic", Usage()).add(reply.usage)
             scores = reply.parsed.scores.model_dump()
             windows.append(
@@ -266,6 +267,30 @@ class Evaluator:
                 )
             )
         return windows
+
+
+def _window_request(ctx: CaseContext, state: CaseState) -> Request[critic.CriticReply]:
+    """The critic's review of one window, rubric only: the counselor's codes come from the coder,
+    so the critic is not asked to verify them turn by turn as it is in a generation run."""
+    turns = state["turns"]
+    return build_request(
+        ctx,
+        state,
+        agent="critic",
+        purpose="review",
+        variables={
+            "turns": turns,
+            "rubric": ctx.framework.rubric,
+            "safety_steps": [],
+            "verify_turns": False,
+            "codes": ctx.framework.codes,
+        },
+        schema=critic.reply_schema(ctx.framework),
+        context={
+            "rubric": ctx.framework.rubric,
+            "code_counts": dict(Counter(t.annotations.code for t in turns if t.speaker == "counselor")),
+        },
+    )
 
 
 def _beat_now(

@@ -24,7 +24,7 @@ from counselsynth.graph.state import CaseState, counselor_turns, planned_exchang
 # Part of every checkpoint's thread id. Raise it when nodes or state change shape: a run folder
 # checkpointed by an older graph then restarts its half-done cases instead of resuming them into
 # nodes that no longer exist, and the response cache answers the calls they had already made.
-GRAPH_REVISION = 2
+GRAPH_REVISION = 3
 
 
 def route_after_exchange(state: CaseState) -> Literal["exchange", "critique"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from counselsynth.engines.base import Engine
-from counselsynth.models import Persona, SafetyProtocol, TherapyFramework
+from counselsynth.models import OnMismatch, Persona, SafetyProtocol, TherapyFramework
 from counselsynth.policy import CompiledPolicy
 from counselsynth.prompts import PromptLibrary
 
@@ -23,6 +23,7 @@ class CaseContext:
     language: str
     sessions: int
     max_revisions: int
+    on_mismatch: OnMismatch = "regenerate"
     # The last prompt each agent sent in the current session attempt, to measure prefix reuse.
     last_prompts: dict[str, str] = field(default_factory=dict)
     system_prompts: dict[str, str] = field(default_factory=dict)

@@ -55,8 +55,8 @@ async def exchange(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
 async def critique(state: CaseState, runtime: Runtime[CaseContext]) -> Update:
     ctx = runtime.context
     reply = await ctx.engine.complete(critic.request(ctx, state))
-    verdict = critic.critique(ctx, state, reply)
-    return {"critiques": [*state.get("critiques", []), verdict], "usage": {"critic": reply.usage}}
+    verdict, turns = critic.critique(ctx, state, reply)
+    return {"critiques": [*state.get("critiques", []), verdict], "turns": turns, "usage": {"critic": reply.usage}}
 
 
 async def revise(state: CaseState, runtime: Runtime[CaseContext]) -> Update:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 from counselsynth.testing.counselor import CounselorMode, counselor_reply, is_counselor_request
-from counselsynth.testing.replies import instance, schema_of, sloppy
+from counselsynth.testing.replies import instance, schema_of, sloppy, steer
 from counselsynth.testing.translation import SCHEMAS as TRANSLATION_SCHEMAS
 from counselsynth.testing.translation import TranslationDouble
 
@@ -63,6 +63,11 @@ class LoopbackConfig:
     # dropped unanswered, or answered with `outage_status` (502/503/504) when that is set.
     outage: tuple[float, float] | None = None
     outage_status: int | None = None
+    # A counselor request whose instruction names one of these codes is answered with its text
+    # (a model that says what it is asked), and booleans are true with this probability instead
+    # of one half (the critic's turn verdicts: a set share of turns judged not to perform their code).
+    say_for_code: dict[str, str] = field(default_factory=dict)
+    true_share: float | None = None
     html: bool = False  # a web page rather than an API
     fail_all: int | None = None  # answer every request with this HTTP status
     api_key: str | None = None  # require "Authorization: Bearer <key>"
@@ -239,6 +244,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return
             if reply is None:
                 reply = instance(schema, random.Random(digest))
+                steer(reply, messages, server.config.say_for_code, server.config.true_share, random.Random(digest))
             content = json.dumps(reply, ensure_ascii=False)
             if server.draw(server.config.break_schema, digest, "break"):
                 content = "[]" if int(digest[0], 16) % 2 else "I would rather just talk, without any format."

@@ -74,3 +74,30 @@ def sloppy(reply: Any, schema: dict[str, Any], rng: random.Random) -> str:
                 reply[name] = reply[name].upper()
     text = json.dumps(reply, ensure_ascii=False)
     return f"```json\n{text}\n```" if rng.random() < 0.5 else f"Sure! Here is my answer: {text} Hope it helps."
+
+
+def steer(
+    reply: Any,
+    messages: list[dict[str, Any]],
+    say_for_code: dict[str, str],
+    true_share: float | None,
+    rng: random.Random,
+) -> None:
+    """Give a counselor reply the text for the code its instruction names, and draw every
+    boolean with `true_share`."""
+    instruction = str(messages[-1].get("content", "")) if messages else ""
+    if isinstance(reply, dict) and set(reply) == {"text"}:
+        named = re.search(r"next move: (\w+)", instruction)
+        if named and named.group(1) in say_for_code:
+            reply["text"] = say_for_code[named.group(1)]
+    if true_share is not None:
+        _set_booleans(reply, true_share, rng)
+
+
+def _set_booleans(value: Any, share: float, rng: random.Random) -> None:
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in list(items):
+        if isinstance(item, bool):
+            value[key] = rng.random() < share
+        else:
+            _set_booleans(item, share, rng)
