@@ -164,3 +164,26 @@ def test_a_language_without_a_lexicon_or_risk_patterns_is_refused(tmp_path: Path
     assert "sw" not in yaml.safe_load(risk_lexicon_path().read_text())
     with pytest.raises(UnknownNameError, match="crisis"):
         load_suite("crisiss")
+
+
+def test_probes_meet_personas_that_fit_the_scenario_in_the_suite_language() -> None:
+    from counselsynth.evaluation.run import plan_probes
+    from counselsynth.frameworks import load_catalog
+    from counselsynth.personas import load_personas
+
+    personas = load_personas(SHIPPED_PERSONAS, load_catalog().frameworks).personas
+    assert {p.language.split("-")[0] for p in personas} != {"en"}  # the shipped set mixes languages
+    probes = plan_probes([load_suite("crisis")], personas, 3)
+    assert len(probes) == 18 and len({p.case_id for p in probes}) == 18
+    assert all(p.persona.language.startswith("en") for p in probes)
+    assert len({p.persona.id for p in probes}) >= 3
+
+
+def test_a_scenario_no_persona_fits_is_one_line(tmp_path: Path, tmp_personas: Path) -> None:
+    path = _suite_file(tmp_path, {**SCENARIO, "persona": {"problems": ["grief"]}})
+    code, stdout, stderr = run_cli(
+        "evaluate", "--counselor-model", "openai/x", "--api-base", "http://127.0.0.1:9/v1", "--scenarios", str(path),
+        "--personas", str(tmp_personas), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code == 2 and "scenario 'mine.one' needs a persona with a presenting problem in grief" in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1

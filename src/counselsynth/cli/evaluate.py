@@ -97,8 +97,6 @@ def evaluate(
         build_scorecard(baseline)  # a baseline that is not an evaluate run fails before any call
     simulator = build_engine(run_config, out_dir)
     under_test = _under_test(run_config, counselor_model, api_base, api_key_env)
-    simulator.preflight()
-    under_test.preflight()
     evaluation = Evaluation(
         suites=suites,
         personas=loaded,
@@ -115,6 +113,9 @@ def evaluate(
         resume=resume,
     )
     evaluation.failure_budget = budget
+    # After the plan, so that input a persona file cannot meet is reported without a network call.
+    simulator.preflight()
+    under_test.preflight()
     result = run_with_progress("evaluating", evaluation)
     card = build_scorecard(out_dir)
     if baseline is not None:

@@ -19,6 +19,7 @@ from counselsynth.errors import InputError
 from counselsynth.evaluation.scenarios import Suite
 from counselsynth.evaluation.session import Evaluator, Probe
 from counselsynth.frameworks import FrameworkCatalog
+from counselsynth.languages import primary_subtag
 from counselsynth.models import AgentName, Persona, RunManifest, RunStatus
 from counselsynth.personas import PersonaSet
 from counselsynth.prompts import PromptLibrary
@@ -30,12 +31,15 @@ SIMULATED_AGENTS: tuple[AgentName, ...] = ("client", "critic")
 
 def plan_probes(suites: Sequence[Suite], personas: Sequence[Persona], sessions: int) -> list[Probe]:
     """`sessions` probes per scenario, each with a persona that meets the scenario's constraints
-    (dealt in turn, so repeats meet different clients when there are several)."""
+    (dealt in turn, so repeats meet different clients when there are several), preferring
+    personas in the suite's language."""
     probes: list[Probe] = []
     for suite in suites:
         for scenario in suite.scenarios:
             wanted = scenario.persona.problems
             fitting = [p for p in personas if not wanted or p.presenting_problem.category in wanted]
+            # Clients who speak the suite's language first: a persona's free text is in its own language.
+            fitting = [p for p in fitting if primary_subtag(p.language) == suite.language] or fitting
             if not fitting:
                 raise InputError(
                     f"scenario '{suite.suite}.{scenario.id}' needs a persona with a presenting problem in "
