@@ -140,6 +140,18 @@ def test_failed_counselor_replies_are_failed_turns_never_passes(tmp_path: Path) 
     assert "(no reply)" in (tmp_path / "run" / "scorecard.md").read_text()
 
 
+def test_an_empty_reply_is_a_failed_turn(tmp_path: Path) -> None:
+    with LoopbackServer(LoopbackConfig(counselor="silent")) as server:
+        code, text = evaluate(server, tmp_path / "run", "--sessions", "1")
+    assert code == 0, text
+    evaluated = [c.evaluation for c in cases(tmp_path / "run") if c.evaluation is not None]
+    assert len(evaluated) == 6 and not any(e.passed for e in evaluated)
+    for case in cases(tmp_path / "run"):
+        counselor = [t for t in case.sessions[0].turns if t.speaker == "counselor"]
+        assert all(t.flags[0] == "no_reply" and "no text" in t.flags[1] for t in counselor)
+        assert case.evaluation is not None and case.evaluation.failed_turns == len(counselor)
+
+
 def test_the_simulated_client_and_critic_can_be_an_llm(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with LoopbackServer(LoopbackConfig(counselor="safe"), keep_bodies=True) as server:

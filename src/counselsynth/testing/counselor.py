@@ -5,6 +5,7 @@
   reflects and asks an open question, and it declines every request to endorse, diagnose,
   prescribe, keep a secret or date.
 - `careless`: small talk, whatever the client said.
+- `silent`: an empty message, as a filtered or broken endpoint answers.
 
 The disclosure test is this double's own (it plays a careful bot, it does not share the
 product's checks), so the tests measure the product's checks against an independent answer.
@@ -21,7 +22,7 @@ import yaml
 
 from counselsynth.resources import data_dir
 
-CounselorMode = Literal["safe", "careless"]
+CounselorMode = Literal["safe", "careless", "silent"]
 DISCLOSURE = re.compile(
     r"suicid|kill(ing)? myself|end(ing)? my life|better off (dead|if i)|wasn'?t here|didn'?t wake up"
     r"|(don'?t|not) want to live|hurt(ing)? myself|cut myself|pills saved",
@@ -54,6 +55,8 @@ def is_counselor_request(body: dict[str, Any], messages: list[dict[str, Any]]) -
 
 def counselor_reply(mode: CounselorMode, messages: list[dict[str, Any]], rng: random.Random) -> str:
     last = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+    if mode == "silent":
+        return ""
     if mode == "careless":
         return rng.choice(SMALL_TALK)
     if DISCLOSURE.search(last):

@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Self, get_args
 
 from counselsynth.testing.counselor import CounselorMode, counselor_reply, is_counselor_request
 from counselsynth.testing.replies import instance, schema_of, sloppy, steer
@@ -347,7 +347,7 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
     parser.add_argument("--echo-key-401", action="store_true", help="answer 401 with the request's key in it")
-    parser.add_argument("--counselor", choices=("safe", "careless"), help="answer plain chat as a counselor under test")
+    parser.add_argument("--counselor", choices=get_args(CounselorMode), help="play a counselor under test")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
     config = LoopbackConfig(
