@@ -15,6 +15,7 @@ from test_coder import _shuffle_codes
 
 from counselsynth.coder import fit_coder, load_coder
 from counselsynth.coder.agreement import code_agreement
+from counselsynth.fidelity.check import run_check
 from counselsynth.fidelity.corpora import import_corpus
 
 ANNOMI = SHARED_DATA / "annomi" / "AnnoMI-full.csv"
@@ -39,7 +40,13 @@ def test_the_shipped_mi_coder_refits_exactly_from_annomi_high(annomi: dict[str, 
 
 def test_held_out_annomi_low_agrees_and_its_shuffled_labels_fail(annomi: dict[str, Path], tmp_path: Path) -> None:
     coder = load_coder("mi")
+    shuffled_dir = _shuffle_codes(annomi["low"], tmp_path / "shuffled")
     held_out = code_agreement(annomi["low"], coder)
-    shuffled = code_agreement(_shuffle_codes(annomi["low"], tmp_path / "shuffled"), coder)
+    shuffled = code_agreement(shuffled_dir, coder)
     assert held_out.kappa >= 0.35 and held_out.passed and not held_out.coarse
     assert shuffled.kappa <= 0.1 and not shuffled.passed
+    # The fidelity check reports the same figures as its code_agreement metric.
+    for corpus, kappa, verdict in ((annomi["low"], held_out.kappa, "pass"), (shuffled_dir, shuffled.kappa, "fail")):
+        report = run_check(corpus, "annomi-high")
+        (metric,) = [m for m in report.metrics if m.name == "code_agreement"]
+        assert (metric.value, metric.verdict, metric.band) == (kappa, verdict, (held_out.floor, 1.0))

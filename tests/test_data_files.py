@@ -100,6 +100,8 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "turns": [turn],
         "rubric": framework.rubric,
         "safety_steps": ["risk_assessment"],
+        "verify_turns": True,
+        "codes": framework.codes,
         "sessions": 3,
         # the translator's and back-translator's
         "source": language("en"),

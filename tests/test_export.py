@@ -112,6 +112,8 @@ def test_hf_export_loads_back_offline_with_rows_splits_and_features(
         "phase": None,
         "miti": None,
         "safety_step": False,
+        "verified": None,
+        "intended_code": None,
         "talk_type": None,
         "valence": None,
         "emotion": None,

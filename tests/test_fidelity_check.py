@@ -300,5 +300,7 @@ def test_emotion_arcs_are_compared_where_annotated(tmp_path: Path) -> None:
     across = metrics["emotion_change_across_sessions"]
     assert across["verdict"] == "n/a"
     assert across["note"] == "the reference has no cases with client emotion intensity in two or more sessions"
-    assert report["overall"] == "pass"
+    # "Reply 0." performs no support strategy: the coder cannot read the labels in the text.
+    assert [name for name, m in metrics.items() if m["verdict"] == "fail"] == ["code_agreement"]
+    assert metrics["code_agreement"]["value"] < metrics["code_agreement"]["band"][0]
     assert (tmp_path / "f" / "emotion_arc.png").stat().st_size > 5000

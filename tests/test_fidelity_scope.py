@@ -54,7 +54,7 @@ def test_an_unannotated_corpus_gets_na_not_fail_on_every_behaviour_metric(mi_run
     corpus = _uncode(mi_run, tmp_path / "bare", every=1)
     report = _check(corpus, tmp_path / "f", "--reference", "annomi-high")
     metrics = {m["name"]: m for m in report["metrics"]}
-    assert len(CODED) == 10
+    assert len(CODED) == 11
     for name in CODED:
         assert metrics[name]["verdict"] == "n/a", metrics[name]
         assert metrics[name]["note"].startswith("100% of the corpus's counselor turns are not annotated")

@@ -55,3 +55,9 @@ def test_generation_and_export_do_not_depend_on_the_translation_feature() -> Non
 def test_the_product_never_imports_its_test_doubles() -> None:
     modules = "counselsynth.cli, counselsynth.runner, counselsynth.augment.run, counselsynth.export.publish"
     assert _loaded_after(modules, "counselsynth.testing") == []
+
+
+def test_the_command_line_loads_no_heavy_library_until_a_command_runs() -> None:
+    # `counselsynth --help` imports counselsynth.cli and nothing more; see bench/cli_start.py.
+    for heavy in ("pydantic", "yaml", "numpy", "litellm", "langgraph", "datasets"):
+        assert _loaded_after("counselsynth.cli", heavy) == [], heavy

@@ -102,3 +102,7 @@ TRANSLATION_AGENTS: tuple[TranslationAgent, ...] = get_args(TranslationAgent)
 # (personas sample --include-minors), and the dataset card counts minors.
 ADULT_AGE = 18
 ON_MISMATCH: tuple[OnMismatch, ...] = get_args(OnMismatch)
+
+# Persona files of other projects that `personas import --from` reads.
+PersonaSourceFormat = Literal["patient-psi", "cactus"]
+PERSONA_SOURCE_FORMATS: tuple[PersonaSourceFormat, ...] = get_args(PersonaSourceFormat)

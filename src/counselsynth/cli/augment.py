@@ -74,15 +74,16 @@ def augment(
         max_failures=max_failures,
         outage_timeout=outage_timeout,
     )
+    # Only what was given: AugmentSettings holds the defaults, as RunSettings does for generate.
+    given = {k: v for k, v in (("seed", run_config.seed), ("concurrency", run_config.concurrency)) if v is not None}
     settings = AugmentSettings(
         source_dir=run_dir,
         out_dir=out_dir,
         target=to,
         culture=culture,
-        seed=run_config.seed or 0,
         limit=run_config.limit,
-        concurrency=run_config.concurrency or 8,
         resume=resume,
+        **given,
     )
     if run_config.model is None and run_config.router is None:
         raise InputError(

@@ -10,8 +10,7 @@ import typer
 
 from counselsynth.cli.app import FrameworkDirs, out, personas_app, reports_errors, say_error
 from counselsynth.errors import InputError
-from counselsynth.personas.source_formats import FORMATS
-from counselsynth.vocabulary import ADULT_AGE
+from counselsynth.vocabulary import ADULT_AGE, PERSONA_SOURCE_FORMATS
 
 Opt = typer.Option
 Overwrite = Annotated[bool, Opt("--overwrite", help="Replace the output file if it exists.")]
@@ -159,7 +158,7 @@ def personas_stats(
 @reports_errors
 def personas_import(
     path: Annotated[Path, typer.Argument(help="A Patient-Psi or Cactus file (JSON, JSONL or YAML).")],
-    source: Annotated[str, Opt("--from", help=f"The file's format: {' or '.join(FORMATS)}.")],
+    source: Annotated[str, Opt("--from", help=f"The file's format: {' or '.join(PERSONA_SOURCE_FORMATS)}.")],
     out_file: Annotated[Path, Opt("--out", help="Persona file to write: .jsonl, .yaml, .yml or .json.")],
     problem: Annotated[
         str | None, Opt("--problem", help="Presenting problem for every record (default: from the record).")

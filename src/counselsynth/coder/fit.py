@@ -16,6 +16,7 @@ from counselsynth.corpus import read_cases
 from counselsynth.errors import InputError, UnknownNameError
 from counselsynth.fidelity.profile import corpus_citation
 from counselsynth.fidelity.schemes import Scheme, schemes
+from counselsynth.languages import primary_subtag
 from counselsynth.models import NOT_ANNOTATED
 
 # Inverse regularisation strength; chosen on AnnoMI's high-quality transcripts by grouped
@@ -32,6 +33,7 @@ class Units:
     groups: list[str]
     skipped: int
     sources: Counter[str]
+    languages: Counter[str]
 
 
 def coded_turns(corpus_dir: Path, scheme: Scheme | None = None, *, coarse_too: bool = False) -> tuple[Scheme, Units]:
@@ -42,12 +44,14 @@ def coded_turns(corpus_dir: Path, scheme: Scheme | None = None, *, coarse_too: b
     groups: list[str] = []
     skipped = 0
     sources: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
     for case in read_cases(corpus_dir):
         if scheme is None:
             if case.framework not in schemes():
                 raise UnknownNameError("coding scheme for framework", case.framework, schemes())
             scheme = schemes()[case.framework]
         sources[case.model] += 1
+        languages[primary_subtag(case.language)] += 1
         for session in case.sessions:
             for turn in session.turns:
                 if turn.speaker != "counselor" or turn.annotations.code in (None, NOT_ANNOTATED):
@@ -61,7 +65,7 @@ def coded_turns(corpus_dir: Path, scheme: Scheme | None = None, *, coarse_too: b
                 groups.append(case.case_id)
     if scheme is None:
         raise InputError(f"{corpus_dir} holds no cases")
-    return scheme, Units(texts, classes, groups, skipped, sources)
+    return scheme, Units(texts, classes, groups, skipped, sources, languages)
 
 
 def fit_coder(
@@ -104,6 +108,7 @@ def fit_coder(
         intercepts=model.intercept_[order],
         name=name,
         scheme=scheme.framework,
+        language=units.languages.most_common(1)[0][0],
         classes=labels,
         features=spec.model_dump(),
         validation=validation.model_dump(),

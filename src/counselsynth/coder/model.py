@@ -38,6 +38,7 @@ class Validation(Strict):
 class CoderFile(Strict):
     name: str
     scheme: str = Field(description="the fidelity scheme whose classes the coder predicts (schemes.yaml)")
+    language: str = Field(default="en", description="the language of the text it was fitted on")
     classes: list[str] = Field(min_length=2)
     features: FeatureSpec
     weights: str = Field(description="base64 of a little-endian float16 array, classes x features.width")

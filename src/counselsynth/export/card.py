@@ -253,6 +253,10 @@ def card_context(inputs: CardInputs) -> dict[str, Any]:
         "inputs": {Path(path).name: sha for path, sha in manifest.inputs.items()},
         "total_usage": total_usage,
         "failed_cases": manifest.counts.get("failed", 0),
+        "label_checks": {
+            kind: manifest.counts.get(f"turns_{kind}", 0)
+            for kind in ("verified", "relabelled", "flagged", "unverified", "regenerated")
+        },
         "planned_cases": manifest.counts.get("planned", len(manifest.planned_cases)),
         "persona_mix": [(dimension, _mix(census.persona_mix[dimension])) for dimension in PERSONA_DIMENSIONS],
         "minors": census.persona_mix["age"][MINORS],

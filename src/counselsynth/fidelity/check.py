@@ -182,6 +182,10 @@ def run_check(
             seed=settings.seed,
             replicates=settings.bootstrap,
         )
-    metrics = compute_metrics(corpus, profile, settings, c2st)
+    # Imported here: the coder loads scikit-learn, which the rest of the check does not need.
+    from counselsynth.coder.agreement import corpus_agreement
+
+    agreement = corpus_agreement(corpus_dir, corpus.frameworks, corpus.language, settings.agreement_max_turns)
+    metrics = compute_metrics(corpus, profile, settings, c2st, agreement=agreement)
     overall: Overall = "fail" if any(m.verdict == "fail" for m in metrics) else "pass"
     return FidelityReport(overall, corpus, profile, metrics, settings, corpus_dir, against, against_cases)

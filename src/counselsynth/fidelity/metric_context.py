@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from counselsynth.fidelity.comparison import (
 from counselsynth.fidelity.profile import Profile
 from counselsynth.fidelity.schemes import ClassMap, class_map, schemes
 from counselsynth.fidelity.settings import CheckSettings, MetricSpec
+
+if TYPE_CHECKING:
+    from counselsynth.coder.agreement import Agreement
 
 MetricVerdict = Literal["pass", "fail", "n/a"]
 # A subtype share is computed only when nearly all of that kind carry a subtype.
@@ -125,6 +128,7 @@ class MetricContext:
     reference: Side
     settings: CheckSettings
     c2st: C2STResult | None
+    agreement: tuple[Agreement | None, str] | None = None  # the coder's verdict, or None and why
     boot_corpus: Array | None = None
     boot_reference: Array | None = None
     classes: ClassMap | None = None

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from counselsynth.errors import DataFileError
+from counselsynth.fidelity.agreement_metric import agreement_metric
 from counselsynth.fidelity.c2st import C2STResult
 from counselsynth.fidelity.comparison import (
     Array,
@@ -43,15 +44,16 @@ from counselsynth.fidelity.profile import Profile
 from counselsynth.fidelity.settings import METRICS_FILE, CheckSettings, MetricSpec, metric_specs
 from counselsynth.models import MI_ADHERENT, MI_NON_ADHERENT
 
-# MetricResult is re-exported: it is what callers of compute_metrics get back.
+# MetricResult is re-exported: callers of compute_metrics get it back.
 __all__ = ["COMPUTE", "MetricResult", "compute_metrics"]
 
 
 def compute_metrics(
-    corpus: Profile, reference: Profile, settings: CheckSettings, c2st: C2STResult | None = None
+    corpus: Profile, reference: Profile, settings: CheckSettings, c2st: C2STResult | None = None, **extra: Any
 ) -> list[MetricResult]:
-    """Every metric of metrics.yaml for `corpus` against `reference`, decided at alpha / m."""
-    context = MetricContext(Side(corpus, "corpus"), Side(reference, "reference"), settings, c2st)
+    """Every metric of metrics.yaml for `corpus` against `reference`, decided at alpha / m.
+    `extra` are further MetricContext fields (`agreement`)."""
+    context = MetricContext(Side(corpus, "corpus"), Side(reference, "reference"), settings, c2st, **extra)
     prepare_bootstrap(context)
     specs = metric_specs()
     unknown = sorted(set(specs) - set(COMPUTE))
@@ -392,4 +394,5 @@ COMPUTE: dict[str, Compute] = {
     "emotion_change_within_sessions": _emotion_within,
     "emotion_change_across_sessions": _emotion_across,
     "c2st_auc": _c2st,
+    "code_agreement": agreement_metric,
 }

@@ -14,7 +14,7 @@ from counselsynth.models import Strict
 METRICS_FILE = Path(__file__).parent / "metrics.yaml"
 Axis = Literal["structure", "behaviour", "language", "emotion", "c2st"]
 AXES: tuple[Axis, ...] = ("structure", "behaviour", "language", "emotion", "c2st")
-MetricKind = Literal["ratio", "mean", "mean_log", "spread", "jsd", "draws", "c2st"]
+MetricKind = Literal["ratio", "mean", "mean_log", "spread", "jsd", "draws", "c2st", "agreement"]
 Scale = Literal["identity", "log"]
 
 
@@ -31,6 +31,9 @@ class CheckSettings(Strict):
     opener_tokens: int = Field(ge=1, description="words that make an utterance's opener")
     c2st_max_per_side: int = Field(ge=20, description="utterances per side in the classifier test")
     c2st_folds: int = Field(ge=2)
+    agreement_max_turns: int = Field(
+        default=20_000, ge=100, description="counselor turns the code_agreement metric codes at most"
+    )
     # Profiles saved before this setting existed load with the same value.
     max_unannotated_share: float = Field(
         default=0.2, ge=0, le=1, description="above it, metrics that read counselor codes are n/a"

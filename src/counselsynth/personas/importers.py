@@ -35,7 +35,6 @@ from counselsynth.models import Persona
 from counselsynth.personas.distributions import Distributions, load_distributions
 from counselsynth.personas.sampling import PersonaSampler
 from counselsynth.personas.source_formats import (
-    FORMATS,
     CactusRecord,
     IntakeForm,
     PatientPsiProfile,
@@ -44,6 +43,7 @@ from counselsynth.personas.source_formats import (
     read_records,
 )
 from counselsynth.personas.tables import PROBLEMS, ImportMappings
+from counselsynth.vocabulary import PERSONA_SOURCE_FORMATS
 
 NOT_STATED = "not stated"
 TEXT_LANGUAGE = "en"  # both formats are English
@@ -367,8 +367,8 @@ def import_personas(
     distributions: Distributions | None = None,
 ) -> ImportResult:
     """Convert a Patient-Psi or Cactus file; the first record that cannot be read is an error."""
-    if source not in FORMATS:
-        raise InputError(f"unknown format '{source}'; valid: {', '.join(FORMATS)}")
+    if source not in PERSONA_SOURCE_FORMATS:
+        raise InputError(f"unknown format '{source}'; valid: {', '.join(PERSONA_SOURCE_FORMATS)}")
     if seed < 0:
         raise InputError(f"--seed must not be negative, got {seed}")
     importer = Importer(distributions or load_distributions(), seed=seed, problem=problem)

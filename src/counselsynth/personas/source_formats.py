@@ -1,7 +1,7 @@
 """The persona formats `personas import` reads, as typed models: Patient-Psi profiles and Cactus
 records (with the Cactus intake form's text layout), and reading their records from a file.
 
-Light on purpose: the CLI lists FORMATS in its help without loading the sampler.
+The CLI lists the format names (vocabulary.PERSONA_SOURCE_FORMATS) without loading this module.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from counselsynth.datafiles import iter_records, problems
 from counselsynth.errors import DataFileError
-
-SourceFormat = Literal["patient-psi", "cactus"]
-FORMATS: tuple[SourceFormat, ...] = ("patient-psi", "cactus")
 
 
 class _Source(BaseModel):
