@@ -114,6 +114,9 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         "segment": '{"turn": 1, "speaker": "client", "code": "change_talk", "text": "Hello."}',
         "reasons": "the translation is empty",
         "number": 1,
+        # the evaluation's scripted client
+        "brief": "You feel low and tired.",
+        "instruction": "Change the subject.",
     }
 
 
