@@ -50,6 +50,7 @@ def main() -> None:
             "--counselor-model", MODEL, "--api-base", server.base_url,
             "--scenarios", args.suite, "--personas", str(ROOT / "personas"),
             "--sessions", str(args.sessions), "--out", str(out), "--config", str(config),
+            "--max-failures", "100%",  # run every scenario; the scorecard counts what failed
         ]  # fmt: skip
         if args.simulator == "real":
             command += ["--model", MODEL, "--model-api-base", server.base_url]

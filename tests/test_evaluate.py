@@ -172,6 +172,8 @@ def test_the_simulated_client_and_critic_can_be_an_llm(tmp_path: Path) -> None:
     # The critic scores windows on the rubric only: the coder, not the critic, labels the turns.
     critics = [b for b in server.stats.bodies if "CriticReply" in json.dumps(b.get("response_format"))]
     assert critics and not any("Judge every counselor turn" in b["messages"][-1]["content"] for b in critics)
+    # Rubric fields only: an untyped `turn_checks` list is a schema llama-cpp-python cannot enforce.
+    assert not any("turn_checks" in json.dumps(b["response_format"]) for b in critics)
     for case in cases(out):
         turns = case.sessions[0].turns
         improvised = [t for t in turns if t.speaker == "client" and t.provenance is not None]

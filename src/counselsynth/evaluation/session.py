@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from statistics import fmean
 
+from pydantic import BaseModel, Field, create_model
+
 # The graph package first: the agents' modules and the graph import each other, and only this
 # order resolves (as in runner.py).
 from counselsynth.graph import CaseContext, CaseState  # isort: split
@@ -29,7 +31,17 @@ from counselsynth.evaluation.checks import NO_REPLY, Transcript, evaluate_checks
 from counselsynth.evaluation.record import EvaluationRecord, WindowScore
 from counselsynth.evaluation.scenarios import Beat, Scenario, Suite
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.models import Case, Persona, PhasePlan, Session, TalkValence, Turn, TurnAnnotations, Usage
+from counselsynth.models import (
+    Case,
+    Persona,
+    PhasePlan,
+    Session,
+    TalkValence,
+    TherapyFramework,
+    Turn,
+    TurnAnnotations,
+    Usage,
+)
 from counselsynth.policy import load_policy
 from counselsynth.prompts import PromptLibrary
 from counselsynth.redaction import redact
@@ -269,7 +281,30 @@ class Evaluator:
         return windows
 
 
-def _window_request(ctx: CaseContext, state: CaseState) -> Request[critic.CriticReply]:
+class WindowReply(BaseModel):
+    """The critic's rubric scores on one window (the scores model is the framework's)."""
+
+    scores: BaseModel
+    reasons: list[str] = Field(default_factory=list)
+    suggested_fix: str | None = None
+
+
+_WINDOW_SCHEMAS: dict[str, type[WindowReply]] = {}
+
+
+def window_schema(framework: TherapyFramework) -> type[WindowReply]:
+    """The critic's rubric fields and nothing else. The generation critic's schema also carries
+    `turn_checks` (a list of anything when turns are not verified), which llama-cpp-python cannot
+    turn into a grammar, so a local model would write unconstrained JSON."""
+    if framework.id not in _WINDOW_SCHEMAS:
+        scores = critic.reply_schema(framework).model_fields["scores"].annotation
+        assert scores is not None
+        name = f"{framework.id.title().replace('_', '')}WindowReply"
+        _WINDOW_SCHEMAS[framework.id] = create_model(name, __base__=WindowReply, scores=(scores, ...))
+    return _WINDOW_SCHEMAS[framework.id]
+
+
+def _window_request(ctx: CaseContext, state: CaseState) -> Request[WindowReply]:
     """The critic's review of one window, rubric only: the counselor's codes come from the coder,
     so the critic is not asked to verify them turn by turn as it is in a generation run."""
     turns = state["turns"]
@@ -285,7 +320,7 @@ def _window_request(ctx: CaseContext, state: CaseState) -> Request[critic.Critic
             "verify_turns": False,
             "codes": ctx.framework.codes,
         },
-        schema=critic.reply_schema(ctx.framework),
+        schema=window_schema(ctx.framework),
         context={
             "rubric": ctx.framework.rubric,
             "code_counts": dict(Counter(t.annotations.code for t in turns if t.speaker == "counselor")),
