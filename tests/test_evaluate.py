@@ -170,7 +170,7 @@ def test_the_simulated_client_and_critic_can_be_an_llm(tmp_path: Path) -> None:
     ]
     assert client_prompts and all("This conversation is with a counselor." in p for p in client_prompts)
     # The critic scores windows on the rubric only: the coder, not the critic, labels the turns.
-    critics = [b for b in server.stats.bodies if "CriticReply" in json.dumps(b.get("response_format"))]
+    critics = [b for b in server.stats.bodies if "WindowReply" in json.dumps(b.get("response_format"))]
     assert critics and not any("Judge every counselor turn" in b["messages"][-1]["content"] for b in critics)
     # Rubric fields only: an untyped `turn_checks` list is a schema llama-cpp-python cannot enforce.
     assert not any("turn_checks" in json.dumps(b["response_format"]) for b in critics)
