@@ -105,3 +105,22 @@ def test_the_offline_counselor_says_what_its_safety_labels_claim(tmp_path: Path)
     steps = [t for s in case.sessions for t in s.turns if t.annotations.code in ("risk_assessment", "crisis_resources")]
     assert steps and all(performs_step(t.annotations.code or "", t.text, "en", EN) for t in steps)
     assert all(s.critique is not None and s.critique.safety_missing == [] for s in case.sessions)
+
+
+def test_every_generation_language_gets_a_resource_line_the_text_check_can_read() -> None:
+    from counselsynth.languages import catalogue
+
+    safety = load_catalog().safety
+    for language in catalogue():
+        assert resource_markers(safety.resources_for(language)), language
+    # The fallback for a language without its own line points to a directory of crisis lines.
+    assert safety.resources_for("sw") == safety.resources["default"]
+    assert "findahelpline.com" in safety.resources["default"]
+    assert {"fa", "fr", "de", "pt", "ru", "uk", "tr", "he", "hi", "ja", "ko", "th", "ar"} <= set(safety.resources)
+
+
+def test_digits_of_any_script_match_the_resource_numbers() -> None:
+    fa = load_catalog().safety.resources_for("fa")
+    assert gives_resources("با صدای مشاور ۱۴۸۰ تماس بگیرید.", fa)
+    assert gives_resources("با صدای مشاور 1480 تماس بگیرید.", fa)
+    assert not gives_resources("با یک دوست صحبت کنید.", fa)

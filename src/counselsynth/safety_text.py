@@ -13,6 +13,7 @@ verdict decides, and `check_available` says so.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def _risk_patterns() -> dict[str, re.Pattern[str]]:
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"[\s\-]", "", text)
+    """The text without spaces or dashes, every decimal digit as ASCII (۱۲۳ and १२३ are 123)."""
+    ascii_digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return re.sub(r"[\s\-]", "", ascii_digits)
 
 
 def resource_markers(resources: str) -> set[str]:
