@@ -117,6 +117,9 @@ def _template_context(framework: TherapyFramework, catalog: FrameworkCatalog) ->
         # the turn-length instruction and the length gate's re-ask
         "target_words": 16,
         "words_said": 80,
+        # the evaluation's scripted client
+        "brief": "You feel low and tired.",
+        "instruction": "Change the subject.",
     }
 
 

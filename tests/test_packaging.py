@@ -41,7 +41,7 @@ def test_the_wheel_runs_the_pipeline_from_anywhere(tmp_path: Path) -> None:
     (wheel,) = (tmp_path / "dist").glob("counselsynth-*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    for folder in ("personas", "therapy_frameworks", "prompts"):
+    for folder in ("personas", "therapy_frameworks", "prompts", "scenarios"):
         assert (site / "counselsynth" / "_data" / folder).is_dir()
     for data in ("languages.yaml", "augment/gates.yaml", "testing/vocabulary.yaml", "fidelity/metrics.yaml"):
         assert (site / "counselsynth" / data).is_file(), data

@@ -12,7 +12,9 @@ from conftest import SHIPPED_PERSONAS, generate
 
 from counselsynth.personas import sample_personas
 
-OFFLINE_SEED_7 = "7d3c3077d86043a6f4fef4fa3130c67f81539a1bba7eccba6c3b43bb316f8208"
+# The turn form (issue 15) and the record's `evaluation` key (null outside evaluate runs) moved this
+# pin; without that key the bytes hash to the turn-form pin, 7d3c3077...bb316f8208.
+OFFLINE_SEED_7 = "24da1e816c202aef4091727ba5db664fadce83e89cf5e7e178c603db84b78e4a"
 # With minors allowed the draws are those of every earlier release; adults only (the default
 # since --min-age) cuts the adolescent age bands and so draws differently.
 SAMPLE_SEED_11 = {

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from counselsynth.evaluation.record import EvaluationRecord
 from counselsynth.framework_schema import (
     ClientCode,
     Phase,
@@ -349,6 +350,7 @@ class Case(Strict):
     usage: dict[str, Usage] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     translation: Translation | None = None
+    evaluation: EvaluationRecord | None = Field(default=None, description="evaluate runs: the session's verdicts")
 
 
 RunStatus = Literal["running", "complete", "interrupted", "failed"]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from counselsynth.errors import CounselsynthError
 
-DataFolder = Literal["personas", "therapy_frameworks", "prompts"]
+DataFolder = Literal["personas", "therapy_frameworks", "prompts", "scenarios"]
 
 
 def data_dir(name: DataFolder) -> Path:

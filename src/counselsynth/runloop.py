@@ -232,7 +232,13 @@ class CaseRun(ABC, Generic[Item]):
     def engine_counters(self) -> tuple[dict[str, float], dict[str, str]]:
         """The engine's resilience counters and structured-output modes (summed over workers
         when the run is scaled out)."""
-        return self.engine.resilience(), self.engine.structured_modes()
+        now: Counter[str] = Counter()
+        structured: dict[str, str] = {}
+        for engine in self.engines():
+            if not engine.offline:
+                now.update(engine.resilience())
+                structured.update(engine.structured_modes())
+        return dict(now), structured
 
     @asynccontextmanager
     async def resources(self) -> AsyncIterator[None]:
@@ -324,9 +330,13 @@ class CaseRun(ABC, Generic[Item]):
             write_manifest(out, manifest)
         return RunResult(manifest, new_cases, resumed, manifest.skipped, len(failures.records))
 
+    def engines(self) -> list[Engine]:
+        """Every engine the run calls (evaluate has two: the simulator and the model under test)."""
+        return [self.engine]
+
     def _engine_report(self, earlier: dict[str, float]) -> dict[str, Any]:
         """Retries, re-asks and outage pauses of this run added to those of the runs it resumes."""
-        if self.engine.offline:
+        if all(engine.offline for engine in self.engines()):
             return {}
         now, structured = self.engine_counters()
         keys = sorted(set(now) | set(earlier))

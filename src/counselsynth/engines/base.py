@@ -38,6 +38,12 @@ class Request(Generic[T]):
     turn: int | None = None
 
 
+class PlainText(BaseModel):
+    """A reply that is text, not JSON: what a chatbot under evaluation says."""
+
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Reply(Generic[T]):
     parsed: T

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel
 
 from counselsynth.engines import preflight as checks
-from counselsynth.engines.base import Reply, Request, T, provenance
+from counselsynth.engines.base import PlainText, Reply, Request, T, provenance
 from counselsynth.engines.cache import ResponseCache, request_key
 from counselsynth.engines.gateway import GatewayConfig, ModelSettings
 from counselsynth.engines.outage import OutageGate
@@ -216,6 +216,21 @@ class LLMEngine:
             turn=request.turn,
         )
 
+    async def chat(self, request: Request[PlainText]) -> Reply[PlainText]:
+        """A plain chat completion, no response_format and no schema: what a deployed chatbot is
+        asked (`evaluate`'s counselor under test). Retries, outages, slots and usage as for
+        `complete`; an empty answer is a failure of the call, never an empty reply."""
+        settings = self.config.for_agent(request.agent)
+        usage = Usage()
+        response = await self._call(settings, _endpoint(settings), request.messages, None, request, usage)
+        content = (response.choices[0].message.content or "").strip()
+        if not content:
+            raise call_failure(request, settings.model, "the endpoint answered with no text")
+        return self._reply(request, settings, PlainText(text=content), content, usage, False, [])
+
+    def _self_hosted(self, settings: ModelSettings) -> bool:
+        return settings.api_base is not None or self._router is not None
+
     def _first_mode(self, settings: ModelSettings) -> StructuredMode:
         if settings.api_base is not None or self._router is not None:
             return "json_schema"  # negotiated down if the server refuses it
@@ -264,10 +279,11 @@ class LLMEngine:
         settings: ModelSettings,
         endpoint: str,
         messages: list[dict[str, str]],
-        mode: StructuredMode,
+        mode: StructuredMode | None,
         request: Request[Any],
         usage: Usage,
     ) -> Any:
+        """One call with its retries; `mode` None asks for plain text (no response_format)."""
         litellm = _litellm()
         kwargs: dict[str, Any] = {
             **self._connection(settings),
@@ -276,9 +292,8 @@ class LLMEngine:
         }
         if settings.max_tokens:
             kwargs["max_tokens"] = settings.max_tokens
-        self_hosted = settings.api_base is not None or self._router is not None
         schema: type[BaseModel] = request.reply_schema
-        fmt = response_format(mode, schema, json_schema(schema), self_hosted)
+        fmt = None if mode is None else response_format(mode, schema, json_schema(schema), self._self_hosted(settings))
         if fmt is not None:
             kwargs["response_format"] = fmt
         limiter = self._limiters.setdefault(settings.model, RateLimiter(settings.rpm, settings.tpm))
@@ -299,7 +314,11 @@ class LLMEngine:
                     raise _MalformedResponse("no choices in the response")
             except Exception as exc:
                 verdict = classify(exc, fmt is not None)
-                if verdict == "format_rejected" and self.negotiation.step_down(endpoint, settings.structured, mode):
+                if (
+                    verdict == "format_rejected"
+                    and mode is not None
+                    and self.negotiation.step_down(endpoint, settings.structured, mode)
+                ):
                     raise _FormatRejected from None
                 if verdict == "outage" and await gate.failed(started):
                     self._count_retry(usage)

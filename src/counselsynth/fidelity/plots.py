@@ -34,7 +34,7 @@ REFERENCE_COLOUR = "#1b9e77"
 DPI = 110
 
 
-def _save(figure: Figure, path: Path) -> None:
+def save_figure(figure: Figure, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.fchmod(fd, umask_mode())
     os.close(fd)
@@ -123,7 +123,7 @@ PANELS: list[tuple[str, str, Callable[[Profile], np.ndarray], bool]] = [
 
 
 def distributions(corpus: Profile, reference: Profile, metrics: dict[str, MetricResult], path: Path) -> None:
-    _save(distributions_figure(corpus, reference, metrics), path)
+    save_figure(distributions_figure(corpus, reference, metrics), path)
 
 
 def distributions_figure(corpus: Profile, reference: Profile, metrics: dict[str, MetricResult]) -> Figure:
@@ -155,7 +155,7 @@ def _message(path: Path, title: str, text: str) -> None:
     axes.axis("off")
     axes.set_title(title)
     axes.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=10)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def code_mix(metric: MetricResult, path: Path) -> None:
@@ -173,7 +173,7 @@ def code_mix(metric: MetricResult, path: Path) -> None:
     axes.set_ylabel("share of counselor utterances")
     axes.set_title(f"Counselor code mix (JSD {metric.value:.3f} bits; {metric.verdict})")
     axes.legend()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def positional(thirds: list[MetricResult], path: Path) -> None:
@@ -201,7 +201,7 @@ def positional(thirds: list[MetricResult], path: Path) -> None:
     grid.flat[0].legend(fontsize=8)
     verdicts = ", ".join(f"{THIRDS[i]} {m.verdict}" for i, m in enumerate(usable))
     figure.suptitle(f"Share of counselor utterances by third of the session ({verdicts})")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _arc_within(profile: Profile) -> np.ndarray | None:
@@ -229,7 +229,7 @@ def emotion_arc(corpus: Profile, reference: Profile, path: Path) -> None:
     if figure is None:
         _message(path, "Client emotion arc", "neither the corpus nor the reference annotates emotion intensity")
     else:
-        _save(figure, path)
+        save_figure(figure, path)
 
 
 def emotion_arc_figure(corpus: Profile, reference: Profile) -> Figure | None:

@@ -27,8 +27,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Self, get_args
 
+from counselsynth.testing.counselor import CounselorMode, counselor_reply, is_counselor_request
 from counselsynth.testing.replies import instance, schema_of, sloppy, steer
 from counselsynth.testing.translation import SCHEMAS as TRANSLATION_SCHEMAS
 from counselsynth.testing.translation import TranslationDouble
@@ -71,6 +72,8 @@ class LoopbackConfig:
     fail_all: int | None = None  # answer every request with this HTTP status
     api_key: str | None = None  # require "Authorization: Bearer <key>"
     words: int | None = None  # every string about this many words, whatever length is asked for
+    # Answer plain chat requests (no schema) as a counselor under test would (testing/counselor.py).
+    counselor: CounselorMode | None = None
 
 
 @dataclass
@@ -239,6 +242,12 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             schema = schema_of(body, messages)
             digest = hashlib.sha256(raw).hexdigest()
             reply = _translation(server, body, messages, random.Random(digest))
+            if server.config.counselor is not None and is_counselor_request(body, messages):
+                server.record("completion", body)
+                self._answer(
+                    model, counselor_reply(server.config.counselor, messages, random.Random(digest)), messages, digest
+                )
+                return
             if reply is None:
                 reply = instance(schema, random.Random(digest), words=server.config.words)
                 steer(reply, messages, server.config.say_for_code, server.config.true_share, random.Random(digest))
@@ -344,6 +353,7 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=5.0)
     parser.add_argument("--translate", action="store_true", help="answer translation requests (augment)")
     parser.add_argument("--echo-key-401", action="store_true", help="answer 401 with the request's key in it")
+    parser.add_argument("--counselor", choices=get_args(CounselorMode), help="play a counselor under test")
     args = parser.parse_args()
     faults = dict.fromkeys(FAULTS, args.fault_rate / len(FAULTS)) if args.fault_rate else {}
     config = LoopbackConfig(
@@ -352,6 +362,7 @@ def main() -> None:
         stall=args.stall,
         translate=args.translate,
         echo_key_401=args.echo_key_401,
+        counselor=args.counselor,
     )
     with LoopbackServer(config) as server:
         print(server.base_url, flush=True)

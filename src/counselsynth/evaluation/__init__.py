@@ -1,0 +1,1 @@
+"""`counselsynth evaluate`: simulated clients probe a counselor model, and a scorecard says how it did."""
