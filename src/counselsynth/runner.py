@@ -161,11 +161,16 @@ class CaseFactory:
             result = await self.graph.ainvoke(start, config=config, context=ctx)
         else:
             snapshot = await self.graph.aget_state(config)
-            if snapshot.next:
-                start = None  # continue from the last completed step
-            # Sync durability: the checkpoint is on disk before the next step starts, so a
-            # kill -9 loses at most the step in flight.
-            result = await self.graph.ainvoke(start, config=config, context=ctx, durability="sync")
+            if snapshot.values and not snapshot.next:
+                # Killed after the graph ended but before the case was written: the case is done.
+                # Invoking again would start over on top of the old state and add its usage twice.
+                result = snapshot.values
+            else:
+                if snapshot.next:
+                    start = None  # continue from the last completed step
+                # Sync durability: the checkpoint is on disk before the next step starts, so a
+                # kill -9 loses at most the step in flight.
+                result = await self.graph.ainvoke(start, config=config, context=ctx, durability="sync")
         state = cast(CaseState, result)
         if self.checkpointer is not None:
             await self.checkpointer.adelete_thread(thread)
