@@ -161,9 +161,10 @@ class CaseFactory:
             result = await self.graph.ainvoke(start, config=config, context=ctx)
         else:
             snapshot = await self.graph.aget_state(config)
-            if snapshot.values and not snapshot.next:
+            if "sessions" in snapshot.values and not snapshot.next and not snapshot.tasks:
                 # Killed after the graph ended but before the case was written: the case is done.
                 # Invoking again would start over on top of the old state and add its usage twice.
+                # (A case killed as it started has no step to take either, but a task pending.)
                 result = snapshot.values
             else:
                 if snapshot.next:
