@@ -6,6 +6,7 @@ run leaves: the same cases in the same order, the same failures, a clean resume 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pickle
@@ -109,8 +110,6 @@ def test_failures_land_in_failures_jsonl_as_in_one_process(tmp_path: Path) -> No
                 load_personas(personas, catalog.frameworks), catalog, PromptLibrary(), engine, settings
             )
             generation.failure_budget = FailureBudget(count=9)
-            import asyncio
-
             result = asyncio.run(generation.run())
         folders[name] = (result, [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()])
     (one, one_failures), (two, two_failures) = folders["one"], folders["two"]

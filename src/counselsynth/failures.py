@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,14 @@ def failure_of(case_id: str, exc: EngineError) -> CaseFailure:
 
 
 class FailureLog:
-    """failures.jsonl of a run folder, rewritten atomically on every change (it stays small)."""
+    """failures.jsonl of a run folder, rewritten atomically on every change (it stays small).
 
-    def __init__(self, run_dir: Path) -> None:
+    With `order` (case id -> rank in the run's input) the records are kept in input order, so the
+    file does not depend on which case failed first, as dialogues.jsonl does not."""
+
+    def __init__(self, run_dir: Path, order: Mapping[str, int] | None = None) -> None:
         self.path = run_dir / FAILURES
+        self.order = order or {}
         self.records: dict[str, CaseFailure] = {}
         if self.path.is_file():
             for number, line in jsonl_lines(self.path.read_text(encoding="utf-8")):
@@ -90,7 +95,8 @@ class FailureLog:
     def _write(self) -> None:
         if not self.records and not self.path.exists():
             return
-        write_atomic(self.path, "".join(r.model_dump_json() + "\n" for r in self.records.values()))
+        ranked = sorted(self.records.values(), key=lambda r: self.order.get(r.case_id, len(self.order)))
+        write_atomic(self.path, "".join(r.model_dump_json() + "\n" for r in ranked))
 
 
 @dataclass(frozen=True)

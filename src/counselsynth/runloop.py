@@ -270,7 +270,7 @@ class CaseRun(ABC, Generic[Item]):
     async def _run_claimed(self, done: set[str], totals: Totals) -> RunResult:
         pending = [item for item in self.items if self.case_id(item) not in done]
         earlier = self._earlier_resilience()
-        failures = FailureLog(self.out_dir)
+        failures = FailureLog(self.out_dir, {self.case_id(item): rank for rank, item in enumerate(self.items)})
         failures.keep_only({self.case_id(item) for item in pending})
         with space_reserved(self.out_dir):
             # The counters of earlier runs stay on disk while this one runs, so a kill -9 keeps them.
