@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,3 +251,71 @@ def _gone(pid: int) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+STORES = ("checkpoints.sqlite", "cache.sqlite")
+
+
+def _holders(out: Path) -> dict[int, str]:
+    """Processes with one of the run folder's SQLite files (or its -wal/-shm) open: pid -> cmdline."""
+    targets = {str(out / name) + suffix for name in STORES for suffix in ("", "-wal", "-shm")}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+            if links & targets:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue  # the process ended while we looked, or is not ours to read
+    return found
+
+
+def _ray_processes(kind: str) -> set[int]:
+    """Live Ray worker processes running an actor of class `kind` (Ray titles them `ray::Class...`)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(f"ray::{kind}".encode()):
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_ray_actors_reach_the_run_folder_only_through_the_store_on_the_drivers_node(tmp_path: Path) -> None:
+    """On a cluster the run folder is on the driver's machine only: no case actor may open its SQLite
+    files (WAL needs its writers on one host), and the store answers the cache and the checkpoints."""
+    personas = _personas(tmp_path, 6)
+    env = {**os.environ, KEY_ENV: SECRET}
+    with LoopbackServer(LoopbackConfig(latency=0.02)) as server:
+        reference = tmp_path / "one"
+        done = subprocess.run(_command(personas, reference, server.base_url), env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        answered = server.stats.completions
+        out = tmp_path / "ray"
+        out.mkdir()
+        # The one-process run's replies, so every request of the Ray run must be answered from them.
+        shutil.copy(reference / "cache.sqlite", out / "cache.sqlite")
+        command = _command(personas, out, server.base_url, "--ray", "local", "--workers", "2")
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        holders: dict[int, str] = {}
+        actors: set[int] = set()
+        stores: set[int] = set()
+        while process.poll() is None:
+            holders.update(_holders(out))
+            actors |= _ray_processes("CaseActor")
+            stores |= _ray_processes("FolderStore")
+            time.sleep(0.02)
+        assert process.returncode == 0, process.communicate()[1]
+        assert server.stats.completions == answered and server.stats.unexpected == []
+    # Nothing but the driver and the store held the files, and the store did while the actors ran.
+    assert set(holders) - stores <= {process.pid}, holders
+    assert len(actors) == 2 and len(stores) == 1, (actors, stores)
+    assert stores <= set(holders), holders
+    # The same dialogues as the one-process run, every reply taken from the cache through the store
+    # (the lines differ only in saying so: cached provenance, no new tokens).
+    assert [_dialogue(line) for line in _lines(out)] == [_dialogue(line) for line in _lines(reference)]
+    manifest = read_manifest(out)
+    assert manifest.counts["cache_hits"] == manifest.usage["total"].calls > 0, manifest.counts

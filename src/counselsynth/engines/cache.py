@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from counselsynth.errors import DamagedFileError
 from counselsynth.redaction import mask
@@ -20,6 +20,20 @@ BUSY_SECONDS = 60.0
 
 def request_key(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class ReplyCache(Protocol):
+    """What the LLM engine asks of a response cache: the SQLite file itself (`ResponseCache`), or,
+    on a Ray actor, the run's folder store on the driver's node (`scaleout.store_proxy`). Async,
+    because the store answers over the network."""
+
+    hits: int
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(self, key: str, reply: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ResponseCache:
@@ -64,7 +78,8 @@ class ResponseCache:
         with self._guard():
             pass
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    async def get(self, key: str) -> dict[str, Any] | None:
+        # A local lookup takes microseconds: run inline rather than on a thread.
         with self._guard() as db:
             row = db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
         if row is None:
@@ -73,7 +88,7 @@ class ResponseCache:
         value: dict[str, Any] = json.loads(row[0])
         return value
 
-    def put(self, key: str, reply: dict[str, Any]) -> None:
+    async def put(self, key: str, reply: dict[str, Any]) -> None:
         with self._guard() as db:
             db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, mask(json.dumps(reply))))
 

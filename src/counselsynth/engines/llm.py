@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from counselsynth.engines import preflight as checks
 from counselsynth.engines.base import PlainText, Reply, Request, T, provenance
-from counselsynth.engines.cache import ResponseCache, request_key
+from counselsynth.engines.cache import ReplyCache, request_key
 from counselsynth.engines.gateway import GatewayConfig, ModelSettings
 from counselsynth.engines.outage import OutageGate
 from counselsynth.engines.provider_errors import call_failure, classify
@@ -76,7 +76,7 @@ class _FormatRejected(Exception):
 @dataclass
 class LLMEngine:
     config: GatewayConfig
-    cache: ResponseCache | None = None
+    cache: ReplyCache | None = None
     name: str = "litellm"
     offline: bool = False
     negotiation: Negotiation = field(default_factory=Negotiation)
@@ -160,7 +160,7 @@ class LLMEngine:
                 "seed": request.seed,
             }
         )
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+        if self.cache is not None and (hit := await self.cache.get(key)) is not None:
             cached = parse_reply(hit["raw"], request.reply_schema, schema)
             if cached.value is not None:
                 usage = Usage.model_validate(hit["usage"])
@@ -188,7 +188,7 @@ class LLMEngine:
                 usage.fixed += bool(parsed.repairs)
                 self.counts["fixed_replies"] += bool(parsed.repairs)
                 if self.cache is not None:
-                    self.cache.put(key, {"raw": content, "usage": usage.model_dump()})
+                    await self.cache.put(key, {"raw": content, "usage": usage.model_dump()})
                 return self._reply(request, settings, parsed.value, content, usage, False, parsed.repairs)
             tries += 1
             usage.repairs += 1

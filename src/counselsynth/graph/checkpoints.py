@@ -64,14 +64,18 @@ def _pack(value: Any) -> ormsgpack.Ext:
     return ormsgpack.Ext(_PYDANTIC_V2, ormsgpack.packb(record, default=_pack, option=_OPTIONS))
 
 
+def storable(value: Any) -> Any:
+    """What is stored of a value: LangGraph stores a failed step's error as its repr; masked, since
+    a provider may have echoed a key into it."""
+    return mask(repr(value)) if isinstance(value, BaseException) else value
+
+
 class CheckpointSerializer(JsonPlusSerializer):
     def __init__(self) -> None:
         super().__init__(allowed_msgpack_modules=[("counselsynth.models", name) for name in STATE_MODELS])
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        if isinstance(obj, BaseException):
-            # LangGraph stores a failed step's error as its repr: mask what a provider echoed.
-            obj = mask(repr(obj))
+        obj = storable(obj)
         try:
             return "msgpack", ormsgpack.packb(obj, default=_pack, option=_OPTIONS)
         except ormsgpack.MsgpackEncodeError:

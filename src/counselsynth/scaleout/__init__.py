@@ -7,10 +7,12 @@ hands each case to the least-loaded worker (so a slow worker does not hold the t
 every case, failure and manifest itself, so the run-folder contract, the run lock and resume are
 the same as in a one-process run.
 
-- `worker`: what a worker runs (its own CaseFactory, engine and checkpoint connection).
+- `worker`: what a worker runs (its own CaseFactory and engine, on the checkpointer and cache it is given).
 - `dispatch`: the driver's side shared by both executors (routing, per-worker counters).
-- `processes`: `--workers N` on one machine (forked processes, pipes).
+- `processes`: `--workers N` on one machine (forked processes, pipes; they open the folder's files).
 - `ray_actors`: `--ray ADDRESS|local` (async Ray actors; the optional `ray` extra).
+- `folder_store`: on Ray, the one actor, on the driver's node, that opens the folder's SQLite files.
+- `store_proxy`: the case actors' checkpointer and response cache that call that store.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Each worker reads plans from its pipe and keeps as many cases open as the driver sends it; the
 driver sends a plan only when the run opens a case, to the least-loaded worker (see dispatch).
 Forked, so a worker starts in milliseconds with the catalog, prompts and litellm already loaded;
-it opens its own response-cache and checkpoint connections (never the parent's).
+it opens its own response-cache and checkpoint connections (never the parent's). Unlike Ray actors
+(see folder_store), workers open the run folder's SQLite files directly: they all run on the
+driver's host, where WAL's shared-memory index works across processes, and a store process in
+between would only add a hop to every step.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from counselsynth.engines.cache import ResponseCache
 from counselsynth.errors import WorkerLostError
+from counselsynth.graph.checkpoints import checkpoint_file
 from counselsynth.runner import CasePlan
 from counselsynth.scaleout.dispatch import Dispatcher, slot_shares
 from counselsynth.scaleout.parentwatch import follow_parent
@@ -55,8 +60,8 @@ async def _serve_cases(connection: Connection, spec: WorkerSpec) -> None:
         connection.send((sequence, outcome))
 
     try:
-        worker = CaseWorker(spec)
-        async with worker.opened():
+        worker = CaseWorker(spec, ResponseCache(spec.cache) if spec.cache else None)
+        async with checkpoint_file(spec.checkpoints) as saver, worker.opened(saver):
             while (message := await inbox.get()) is not None:
                 task = asyncio.create_task(one(worker, *message))
                 running.add(task)

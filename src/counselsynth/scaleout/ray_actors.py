@@ -3,8 +3,9 @@
 Each actor is one `CaseWorker` (its own event loop, engine, litellm Router and share of the
 request slots). The driver sends each case to the least-loaded actor as the run opens it and
 awaits its result, so finished cases stream back one by one; the driver alone writes the run
-folder. Actors checkpoint into the run folder's `checkpoints.sqlite`, which therefore has to be
-on storage every node reaches: a case resumed after a restart may land on any actor, on any node.
+folder. Actors checkpoint and cache replies through the run's `FolderStore` actor on the
+driver's node (see folder_store), never into the run folder's files, so the folder needs no
+shared storage: a case resumed after a restart may land on any actor, on any node.
 
 `local` starts a Ray instance on this machine (one CPU per actor; one actor per core unless
 `--workers` says otherwise) and stops it at the end;
@@ -23,6 +24,8 @@ from counselsynth.engines.base import Engine
 from counselsynth.errors import InputError, MissingExtraError, WorkerLostError
 from counselsynth.runner import CasePlan
 from counselsynth.scaleout.dispatch import Dispatcher, slot_shares
+from counselsynth.scaleout.folder_store import start_store
+from counselsynth.scaleout.store_proxy import RemoteCache, RemoteSaver
 from counselsynth.scaleout.worker import CaseWorker, Outcome, WorkerSpec, portable
 
 LOCAL = "local"
@@ -41,16 +44,18 @@ def require_ray(engine: Engine | None = None) -> None:
 
 class CaseActor:
     """Made a Ray actor class at run time (`ray.remote(CaseActor)`), so that importing this module
-    does not import Ray. Its methods are async, so Ray runs its calls concurrently on one loop."""
+    does not import Ray. Its methods are async, so Ray runs its calls concurrently on one loop.
+    `store` is the run's FolderStore actor."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.worker = CaseWorker(spec)
+    def __init__(self, spec: WorkerSpec, store: Any) -> None:
+        self.worker = CaseWorker(spec, RemoteCache(store) if spec.cache is not None else None)
+        self.saver = RemoteSaver(store)
         self.opened: Any = None
 
     async def open(self) -> BaseException | None:
-        """Open the checkpoints; the error, if any, is returned to the driver rather than raised."""
+        """Start using the checkpoints; the error, if any, is returned to the driver rather than raised."""
         try:
-            self.opened = self.worker.opened()
+            self.opened = self.worker.opened(self.saver)
             await self.opened.__aenter__()
         except Exception as exc:
             return portable(exc)
@@ -73,6 +78,7 @@ class RayDispatcher(Dispatcher):
         self.address = address
         self._asked = workers
         self._actors: list[Any] = []
+        self._store: Any = None
         self._started_here = False
 
     def details(self) -> dict[str, Any]:
@@ -94,9 +100,13 @@ class RayDispatcher(Dispatcher):
                 raise InputError(f"--ray {self.address}: no Ray cluster there ({exc})") from None
             wanted = self._asked or int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         self.workers = max(1, min(wanted, self.spec.settings.concurrency))
+        self._store = start_store(self.spec.checkpoints, self.spec.cache)
+        error = await self._store.open.remote()
+        if error is not None:
+            raise error
         actor_class = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(CaseActor)
         shares = slot_shares(self.spec.settings.concurrency, self.workers)
-        self._actors = [actor_class.remote(replace(self.spec, slots=slots)) for slots in shares]
+        self._actors = [actor_class.remote(replace(self.spec, slots=slots), self._store) for slots in shares]
         for error in await asyncio.gather(*(actor.open.remote() for actor in self._actors)):
             if error is not None:
                 raise error
@@ -116,10 +126,12 @@ class RayDispatcher(Dispatcher):
         if not ray.is_initialized():
             return
         try:
-            # Closed in order (checkpoint connections, caches) before they are killed; an actor
-            # that died already has nothing to close.
+            # Closed in order before they are killed: the case actors first, then the store they
+            # write through (its files' last commits). An actor that died has nothing to close.
             await asyncio.gather(*(actor.close.remote() for actor in self._actors), return_exceptions=True)
+            if self._store is not None:
+                await asyncio.gather(self._store.close.remote(), return_exceptions=True)
         finally:
-            for actor in self._actors:
+            for actor in [*self._actors, *([self._store] if self._store is not None else [])]:
                 ray.kill(actor)
             ray.shutdown()

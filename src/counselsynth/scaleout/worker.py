@@ -1,8 +1,10 @@
-"""What one worker runs: its own CaseFactory, engine and checkpoint connection on its own loop.
+"""What one worker runs: its own CaseFactory and engine on its own loop.
 
 A worker is built from a `WorkerSpec`, plain picklable data, so the same worker runs in a forked
 process or in a Ray actor on another machine. It never touches the run folder's cases, failures
 or manifest; it returns each case (or the error that ended it) to the driver as an `Outcome`.
+Where its checkpoints and response cache live is its host's choice: the run folder's files for a
+forked process, the run's folder store on the driver's node for a Ray actor.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from counselsynth.engines.cache import ResponseCache
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from counselsynth.engines.cache import ReplyCache, ResponseCache
 from counselsynth.engines.gateway import GatewayConfig
 from counselsynth.engines.llm import LLMEngine
 from counselsynth.errors import CounselsynthError, InputError
 from counselsynth.frameworks import FrameworkCatalog
-from counselsynth.graph.checkpoints import checkpoint_file
 from counselsynth.prompts import PromptLibrary
 from counselsynth.runloop import Totals, frozen_heap
 from counselsynth.runner import CaseFactory, CasePlan
@@ -47,7 +51,7 @@ def worker_spec(factory: CaseFactory, checkpoints: Path) -> WorkerSpec:
         catalog=factory.catalog,
         prompts=factory.prompts,
         gateway=engine.config,
-        cache=engine.cache.path.resolve() if engine.cache is not None else None,
+        cache=engine.cache.path.resolve() if isinstance(engine.cache, ResponseCache) else None,
         settings=factory.settings,
         frameworks=tuple(sorted(factory.policies)),
         checkpoints=checkpoints.resolve(),
@@ -88,22 +92,20 @@ def portable(exc: BaseException) -> BaseException:
 
 
 class CaseWorker:
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.engine = LLMEngine(spec.gateway, cache=ResponseCache(spec.cache) if spec.cache else None)
+    def __init__(self, spec: WorkerSpec, cache: ReplyCache | None) -> None:
+        self.engine = LLMEngine(spec.gateway, cache=cache)
         self.engine.limit_calls(spec.slots)
         self.factory = CaseFactory(spec.catalog, spec.prompts, self.engine, spec.settings, spec.frameworks)
-        self.checkpoints = spec.checkpoints
 
     @asynccontextmanager
-    async def opened(self) -> AsyncIterator[None]:
-        """Checkpoints in the run folder, shared by every worker: a case resumed after a restart
-        may land on any worker, and finds its last step there (see README, "Scaling out")."""
+    async def opened(self, saver: BaseCheckpointSaver[Any]) -> AsyncIterator[None]:
+        """Cases checkpoint through `saver`, which every worker of the run shares (one SQLite
+        file): a case resumed after a restart may land on any worker, and finds its last step there."""
+        self.factory.use_checkpointer(saver)
         # Frozen as in the driver (see runloop.frozen_heap): a full collection over litellm's
         # tables would stall every response this worker is waiting for.
-        async with checkpoint_file(self.checkpoints) as saver:
-            self.factory.use_checkpointer(saver)
-            with frozen_heap():
-                yield
+        with frozen_heap():
+            yield
 
     def counters(self) -> Counters:
         engine = self.engine
