@@ -62,9 +62,10 @@ class Dispatcher(ABC):
             await self._stop()
 
     async def _prepare_files(self) -> None:
-        """Create the run's shared SQLite files (schema, WAL mode) here, once: workers that all
-        create them at the same moment race on SQLite's schema changes, which the busy timeout
-        does not cover, and a lost race would stop the run."""
+        """Create the run's SQLite files (schema, WAL mode) here, once, before any worker starts:
+        `--workers` processes that all created them at the same moment would race on SQLite's
+        schema changes, which the busy timeout does not cover. On Ray the store opens them alone,
+        but a damaged file is still refused here, with one line, before any actor starts."""
         async with checkpoint_file(self.spec.checkpoints):
             pass
         if self.spec.cache is not None:
