@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from statistics import fmean
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, create_model
 
@@ -22,6 +22,8 @@ from counselsynth.engines.base import Reply, Request
 from counselsynth.graph.context import CaseContext
 from counselsynth.graph.state import CaseState
 from counselsynth.models import Critique, TherapyFramework, Turn
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class CriticReply(BaseModel):
@@ -65,8 +67,23 @@ def _build_schema(framework: TherapyFramework, counselor_turns: int | None) -> t
 
 def request(ctx: CaseContext, state: CaseState) -> Request[CriticReply]:
     turns = state["turns"]
-    codes = Counter(t.annotations.code for t in turns if t.speaker == "counselor")
     verifies = not ctx.engine.offline
+    counselor = sum(1 for t in turns if t.speaker == "counselor")
+    return review_request(
+        ctx,
+        state,
+        reply_schema(ctx.framework, counselor if verifies else None),
+        safety_steps=required_steps(ctx, turns, state["session_index"]),
+        verify_turns=verifies,
+    )
+
+
+def review_request(
+    ctx: CaseContext, state: CaseState, schema: type[R], *, safety_steps: list[str], verify_turns: bool
+) -> Request[R]:
+    """The critic's review of the state's turns against the framework's rubric, with the reply
+    schema of the caller (a generation session's, or an evaluation window's rubric-only one)."""
+    turns = state["turns"]
     return build_request(
         ctx,
         state,
@@ -75,12 +92,15 @@ def request(ctx: CaseContext, state: CaseState) -> Request[CriticReply]:
         variables={
             "turns": turns,
             "rubric": ctx.framework.rubric,
-            "safety_steps": required_steps(ctx, turns, state["session_index"]),
-            "verify_turns": verifies,
+            "safety_steps": safety_steps,
+            "verify_turns": verify_turns,
             "codes": ctx.framework.codes,
         },
-        schema=reply_schema(ctx.framework, sum(codes.values()) if verifies else None),
-        context={"rubric": ctx.framework.rubric, "code_counts": dict(codes)},
+        schema=schema,
+        context={
+            "rubric": ctx.framework.rubric,
+            "code_counts": dict(Counter(t.annotations.code for t in turns if t.speaker == "counselor")),
+        },
     )
 
 

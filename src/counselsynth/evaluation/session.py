@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
 from dataclasses import dataclass
 from statistics import fmean
 
@@ -311,25 +310,7 @@ def window_schema(framework: TherapyFramework) -> type[WindowReply]:
 def _window_request(ctx: CaseContext, state: CaseState) -> Request[WindowReply]:
     """The critic's review of one window, rubric only: the counselor's codes come from the coder,
     so the critic is not asked to verify them turn by turn as it is in a generation run."""
-    turns = state["turns"]
-    return build_request(
-        ctx,
-        state,
-        agent="critic",
-        purpose="review",
-        variables={
-            "turns": turns,
-            "rubric": ctx.framework.rubric,
-            "safety_steps": [],
-            "verify_turns": False,
-            "codes": ctx.framework.codes,
-        },
-        schema=window_schema(ctx.framework),
-        context={
-            "rubric": ctx.framework.rubric,
-            "code_counts": dict(Counter(t.annotations.code for t in turns if t.speaker == "counselor")),
-        },
-    )
+    return critic.review_request(ctx, state, window_schema(ctx.framework), safety_steps=[], verify_turns=False)
 
 
 def _beat_now(
